@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+export function registerHash(program: Command): void {
+  program.command("hash").description("(in progress)");
+}

@@ -1,0 +1,146 @@
+/**
+ * Node decoding adapter: encoded image (file or buffer) to 8-bit RGB pixels,
+ * with sharp (libvips).
+ *
+ * - The type is detected from content; only JPEG, PNG, WebP, GIF, AVIF and
+ *   TIFF are decoded (the first frame of an animation or multi-page file).
+ * - EXIF orientation is applied unless `orient: false`.
+ * - Alpha is dropped, not composited, as the reference does; grey, palette,
+ *   1-bit, 16-bit and CMYK inputs become 8-bit RGB.
+ * - Embedded ICC profiles are not applied (the reference does not apply them).
+ * - The pixel limit is checked from the header, before any decoding.
+ */
+import { open, readFile, stat } from "node:fs/promises";
+import sharp, { type Metadata } from "sharp";
+import { HashError } from "../pdq/errors.ts";
+import type { PixelImage } from "../pdq/pixels.ts";
+import { DEFAULT_MAX_PIXELS, megapixels } from "./limits.ts";
+import { type ImageFormat, looksLikeText, sniffFormat } from "./sniff.ts";
+
+export interface DecodeOptions {
+  /** Apply EXIF orientation (default true). False hashes the stored pixel order, as the reference does. */
+  orient?: boolean;
+  /** Refuse images with more pixels than this (default 100 megapixels). */
+  maxPixels?: number;
+}
+
+export interface DecodedImage extends PixelImage {
+  channels: 3;
+  format: ImageFormat;
+  /** The EXIF orientation tag (1..8), 1 when absent. */
+  orientation: number;
+}
+
+const SNIFF_BYTES = 64;
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const fh = await open(path, "r");
+  try {
+    const buf = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+function fsError(err: unknown, path: string): HashError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return new HashError("NOT_FOUND", `no such file: ${path}`, { cause: err });
+  if (code === "EACCES" || code === "EPERM") {
+    return new HashError("READ_ERROR", `permission denied: cannot read ${path}`, { cause: err });
+  }
+  if (code === "EISDIR") return new HashError("READ_ERROR", `is a directory, not an image file`, { cause: err });
+  if (code === "ELOOP") return new HashError("SYMLINK_LOOP", `symbolic link loop: skipped`, { cause: err });
+  return new HashError("READ_ERROR", `could not read the file (${code ?? String(err)})`, { cause: err });
+}
+
+function notAnImage(head: Uint8Array): HashError {
+  if (head.length === 0) return new HashError("EMPTY_FILE", "empty file (0 bytes): nothing to hash");
+  if (looksLikeText(head)) return new HashError("NOT_AN_IMAGE", "not an image: this is a text file");
+  return new HashError(
+    "NOT_AN_IMAGE",
+    "not an image: the content is not JPEG, PNG, WebP, GIF, AVIF or TIFF (the file name does not matter)",
+  );
+}
+
+/** Turn a libvips error into a message a person understands. */
+function decodeError(err: unknown, format: ImageFormat): HashError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const name = format.toUpperCase();
+  if (/premature end|truncat|unexpected end|end of (file|stream)|short read|read error|not enough data|incomplete/i.test(msg)) {
+    return new HashError("TRUNCATED", `truncated ${name}: the file is damaged or was not copied completely`, {
+      cause: err,
+    });
+  }
+  if (/pixel limit|exceeds pixel/i.test(msg)) {
+    return new HashError("TOO_LARGE", `too large: over the pixel limit; raise it with --max-pixels`, { cause: err });
+  }
+  if (/unsupported|not a known|no loader|is not in a known format/i.test(msg)) {
+    return new HashError("UNSUPPORTED_FORMAT", `unsupported ${name} variant: this file cannot be decoded`, {
+      cause: err,
+    });
+  }
+  return new HashError("CORRUPT", `damaged ${name}: the image data cannot be decoded`, { cause: err });
+}
+
+/**
+ * Decode an encoded image (a path or the bytes) to 8-bit RGB.
+ * Throws {@link HashError} with a code and a message for a person.
+ */
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const orient = options.orient ?? true;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let head: Uint8Array;
+  let source: string | Buffer;
+  if (typeof input === "string") {
+    try {
+      const st = await stat(input);
+      if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+      head = await readHead(input);
+      // Small files are read whole: one read, and no race between sniff and decode.
+      source = st.size <= 64 * 1024 * 1024 ? await readFile(input) : input;
+    } catch (err) {
+      throw fsError(err, input);
+    }
+  } else {
+    head = input.subarray(0, SNIFF_BYTES);
+    source = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  }
+  const format = sniffFormat(head);
+  if (!format) throw notAnImage(head);
+  if (format === "heif") {
+    throw new HashError("UNSUPPORTED_FORMAT", "HEIC/HEIF photos are not supported yet: export the photo as JPEG first");
+  }
+
+  const base = { failOn: "error" as const, limitInputPixels: false as const, pages: 1, page: 0, ignoreIcc: true };
+  let meta: Metadata;
+  try {
+    meta = await sharp(source, base).metadata();
+  } catch (err) {
+    throw decodeError(err, format);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight && meta.pages && meta.pages > 1 ? meta.pageHeight : (meta.height ?? 0);
+  if (width * height > maxPixels) {
+    throw new HashError(
+      "TOO_LARGE",
+      `too large: ${width}x${height} is over the ${megapixels(maxPixels)} limit; raise it with --max-pixels`,
+    );
+  }
+  const orientation = meta.orientation ?? 1;
+  try {
+    const { data, info } = await sharp(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) {
+      throw new HashError("BAD_PIXELS", `decoder returned ${info.channels} channels, expected 3`);
+    }
+    return { data, width: info.width, height: info.height, channels: 3, format, orientation };
+  } catch (err) {
+    if (err instanceof HashError) throw err;
+    throw decodeError(err, format);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * hashsafe library for Node: PDQ hashes of images, computed locally.
+ *
+ * For browsers and workers import the sharp-free core from "hashsafe/pdq".
+ */
+export {
+  DIHEDRAL_NAMES,
+  type DihedralHashes,
+  type DihedralName,
+  HashError,
+  type HashErrorCode,
+  hashPixels,
+  MIN_SIDE,
+  PDQ_MODES,
+  type PdqMode,
+  type PdqOptions,
+  type PdqResult,
+  type PixelImage,
+} from "./pdq/index.ts";
+export { hashFile, hashImage, type HashOptions, type ImageHashResult } from "./image/hash.ts";
+export { type DecodedImage, type DecodeOptions, decodeImage } from "./image/node.ts";
+export { DEFAULT_MAX_PIXELS } from "./image/limits.ts";
+export { type ImageFormat, sniffFormat } from "./image/sniff.ts";
+export { hammingDistance } from "./match/distance.ts";
+export { VERSION } from "./version.ts";

@@ -1,0 +1,170 @@
+/**
+ * Jarosz blur followed by 64x64 decimation, computed in one sweep.
+ *
+ * The reference applies two passes of a 1-D box filter along rows and along
+ * columns (rows, columns, rows, columns) over the whole luminance image and
+ * then keeps 64x64 point samples. Box filters are linear and the row and
+ * column passes act on different axes, so the result equals
+ * (column filter twice) applied to (row filter twice). We therefore only
+ * compute the values that the 64x64 samples depend on: for each sampled
+ * column (and row) the two box passes collapse into one small weight vector
+ * (a "tent" of about 2 * W / 128 taps). Every pixel is touched about once,
+ * instead of four full-image passes, and the sums are kept in 64-bit floats
+ * (the reference's 32-bit running sums and 64-bit arithmetic give the same
+ * hash bits on every reference vector; see docs/pdq-spec.md).
+ *
+ * No I/O and no Node APIs: this file runs in browsers and workers too.
+ */
+
+/** Window of the reference box filter for a side of `n` pixels. */
+export function boxWindow(n: number): number {
+  return Math.floor((n + 127) / 128);
+}
+
+/** A sparse weight vector over `first .. first + weights.length - 1`. */
+export interface Taps {
+  first: number;
+  weights: Float64Array;
+}
+
+/**
+ * Weights of one output sample `k` of two box-filter passes (window `w`)
+ * over a line of `n` samples, as the reference defines them:
+ * out[k] = mean(in[max(0, k - (w - half)) .. min(n - 1, k + half - 1)]),
+ * half = floor((w + 2) / 2).
+ */
+export function twoPassTaps(n: number, w: number, k: number): Taps {
+  const half = Math.floor((w + 2) / 2);
+  const left = w - half;
+  const lo = (j: number) => Math.max(0, j - left);
+  const hi = (j: number) => Math.min(n - 1, j + half - 1);
+  const lo2 = lo(k);
+  const hi2 = hi(k);
+  const first = lo(lo2);
+  const last = hi(hi2);
+  const weights = new Float64Array(last - first + 1);
+  const outer = 1 / (hi2 - lo2 + 1);
+  for (let j = lo2; j <= hi2; j++) {
+    const a = lo(j);
+    const b = hi(j);
+    const wgt = outer / (b - a + 1);
+    for (let i = a; i <= b; i++) weights[i - first] += wgt;
+  }
+  return { first, weights };
+}
+
+/** Index of the sample kept for output cell `i` (0..63) along a side of `n`. */
+export function decimationIndex(n: number, i: number): number {
+  // floor((i + 0.5) * n / 64), computed exactly in integers.
+  return Math.floor(((2 * i + 1) * n) / 128);
+}
+
+/** The 64 tap vectors of one axis: blur twice, then decimate. */
+export function axisTaps(n: number): Taps[] {
+  const w = boxWindow(n);
+  const taps: Taps[] = [];
+  for (let i = 0; i < 64; i++) taps.push(twoPassTaps(n, w, decimationIndex(n, i)));
+  return taps;
+}
+
+const tapCache = new Map<number, Taps[]>();
+
+/** Cached {@link axisTaps}: photos come in few distinct sizes. */
+export function cachedAxisTaps(n: number): Taps[] {
+  let t = tapCache.get(n);
+  if (!t) {
+    t = axisTaps(n);
+    if (tapCache.size > 64) tapCache.clear();
+    tapCache.set(n, t);
+  }
+  return t;
+}
+
+/**
+ * For every source row, which output rows it feeds and with what weight.
+ * Returned as a CSR-like structure so the row loop stays flat.
+ */
+interface RowFan {
+  start: Int32Array; // length n + 1
+  out: Int32Array;
+  weight: Float64Array;
+}
+
+function rowFan(n: number, taps: Taps[]): RowFan {
+  const count = new Int32Array(n + 1);
+  for (const t of taps) {
+    for (let r = 0; r < t.weights.length; r++) if (t.weights[r] !== 0) count[t.first + r + 1]++;
+  }
+  for (let r = 0; r < n; r++) count[r + 1] += count[r];
+  const total = count[n];
+  const out = new Int32Array(total);
+  const weight = new Float64Array(total);
+  const fill = count.slice(0, n);
+  for (let i = 0; i < 64; i++) {
+    const t = taps[i];
+    for (let r = 0; r < t.weights.length; r++) {
+      const wgt = t.weights[r];
+      if (wgt === 0) continue;
+      const at = fill[t.first + r]++;
+      out[at] = i;
+      weight[at] = wgt;
+    }
+  }
+  return { start: count, out, weight };
+}
+
+const fanCache = new Map<number, RowFan>();
+
+function cachedRowFan(n: number): RowFan {
+  let f = fanCache.get(n);
+  if (!f) {
+    f = rowFan(n, cachedAxisTaps(n));
+    if (fanCache.size > 64) fanCache.clear();
+    fanCache.set(n, f);
+  }
+  return f;
+}
+
+/**
+ * A source of luminance rows. `row(y, into)` writes the `width` luminance
+ * values of row `y` into `into`.
+ */
+export interface LumaSource {
+  width: number;
+  height: number;
+  row(y: number, into: Float64Array): void;
+}
+
+/**
+ * Blur and decimate a luminance image to the 64x64 array (row-major) the
+ * rest of PDQ works on.
+ */
+export function blurDecimate(src: LumaSource): Float64Array {
+  const { width, height } = src;
+  const colTaps = cachedAxisTaps(width);
+  const fan = cachedRowFan(height);
+  const out = new Float64Array(64 * 64);
+  const line = new Float64Array(width);
+  const rowSamples = new Float64Array(64);
+  const firsts = new Int32Array(64);
+  for (let j = 0; j < 64; j++) firsts[j] = colTaps[j].first;
+  for (let y = 0; y < height; y++) {
+    const s = fan.start[y];
+    const e = fan.start[y + 1];
+    if (s === e) continue;
+    src.row(y, line);
+    for (let j = 0; j < 64; j++) {
+      const w = colTaps[j].weights;
+      const f = firsts[j];
+      let acc = 0;
+      for (let t = 0; t < w.length; t++) acc += w[t] * line[f + t];
+      rowSamples[j] = acc;
+    }
+    for (let q = s; q < e; q++) {
+      const base = fan.out[q] * 64;
+      const wgt = fan.weight[q];
+      for (let j = 0; j < 64; j++) out[base + j] += wgt * rowSamples[j];
+    }
+  }
+  return out;
+}

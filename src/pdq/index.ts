@@ -1,0 +1,102 @@
+/**
+ * PDQ, Meta's 256-bit perceptual image hash, on pixel arrays.
+ *
+ * Pure TypeScript with no I/O and no Node APIs, so the same code runs in
+ * Node, workers and browsers (`import { hashPixels } from "hashsafe/pdq"`).
+ * It reproduces the reference C++ implementation bit for bit on the same
+ * pixels; see docs/pdq-spec.md for the algorithm facts.
+ */
+import { blurDecimate } from "./blur.ts";
+import { DIHEDRAL_NAMES, type DihedralName, dct16, dihedralDct, quality, threshold, wordsToHex } from "./dct.ts";
+import { HashError } from "./errors.ts";
+import { lumaSource, type PixelImage, SQUASH_SIDE } from "./pixels.ts";
+
+export { HashError, type HashErrorCode } from "./errors.ts";
+export { DIHEDRAL_NAMES, type DihedralName } from "./dct.ts";
+export type { PixelImage } from "./pixels.ts";
+
+/**
+ * `full` hashes the full-resolution pixels (the C++ library API, pdqhash,
+ * python-threatexchange, HMA, Java); `squash512` first squashes images over
+ * 512 px on a side to 512x512 by nearest neighbour (the C++
+ * `pdq-photo-hasher` tool and Meta's WASM build).
+ */
+export type PdqMode = "full" | "squash512";
+export const PDQ_MODES: readonly PdqMode[] = ["full", "squash512"];
+
+/** The smallest side PDQ can hash; the reference emits an all-zero hash below it. */
+export const MIN_SIDE = 5;
+
+export interface PdqOptions {
+  /** Default `full`. */
+  mode?: PdqMode;
+  /** Also compute the 7 rotated and mirrored hashes (cheap: one DCT). */
+  dihedral?: boolean;
+}
+
+export type DihedralHashes = Record<DihedralName, string>;
+
+export interface PdqResult {
+  /** 64 lowercase hex digits. */
+  hash: string;
+  /** 0..100; under 50 the hash carries too little information to match on. */
+  quality: number;
+  /** Size of the pixels hashed (before any squash). */
+  width: number;
+  height: number;
+  mode: PdqMode;
+  dihedral?: DihedralHashes;
+}
+
+function checkPixels(image: PixelImage): void {
+  const { data, width, height, channels } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new HashError("BAD_PIXELS", `invalid image size ${width}x${height}`);
+  }
+  if (![1, 2, 3, 4].includes(channels)) {
+    throw new HashError("BAD_PIXELS", `unsupported channel count ${channels}: expected 1, 2, 3 or 4`);
+  }
+  if (!data || data.length < width * height * channels) {
+    throw new HashError(
+      "BAD_PIXELS",
+      `pixel buffer too short: ${data ? data.length : 0} bytes for ${width}x${height}x${channels}`,
+    );
+  }
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new HashError(
+      "TOO_SMALL",
+      `too small to hash: ${width}x${height} (PDQ needs at least ${MIN_SIDE} pixels on each side)`,
+    );
+  }
+}
+
+/**
+ * The PDQ hash of a pixel array. Throws {@link HashError} `TOO_SMALL` for an
+ * image under 5 pixels on a side (never an all-zero hash).
+ */
+export function hashPixels(image: PixelImage, options: PdqOptions = {}): PdqResult {
+  checkPixels(image);
+  const mode = options.mode ?? "full";
+  if (mode !== "full" && mode !== "squash512") {
+    throw new HashError("BAD_PIXELS", `unknown PDQ mode "${String(mode)}": use full or squash512`);
+  }
+  const block = blurDecimate(lumaSource(image, mode === "squash512"));
+  const dct = dct16(block);
+  const result: PdqResult = {
+    hash: wordsToHex(threshold(dct)),
+    quality: quality(block),
+    width: image.width,
+    height: image.height,
+    mode,
+  };
+  if (options.dihedral) {
+    const d = {} as DihedralHashes;
+    DIHEDRAL_NAMES.forEach((name, v) => {
+      d[name] = v === 0 ? result.hash : wordsToHex(threshold(dihedralDct(dct, v)));
+    });
+    result.dihedral = d;
+  }
+  return result;
+}
+
+export { SQUASH_SIDE };
