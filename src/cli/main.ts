@@ -2,10 +2,17 @@
  * CLI entry: parse argv, run the command, return the exit status.
  * Usage errors exit 1; commands set their own status (see EXIT).
  */
-import { CommanderError } from "commander";
-import { createProgram, EXIT } from "./program.ts";
+import { CommanderError, InvalidArgumentError } from "commander";
+import { EXIT } from "./exit.ts";
+import { UsageError } from "./output.ts";
+import { createProgram } from "./program.ts";
 
 export async function main(argv: string[]): Promise<number> {
+  // A closed pipe (`hashsafe hash dir | head`) is a normal way to stop reading.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? EXIT.OK);
+    throw err;
+  });
   const program = createProgram();
   program.exitOverride();
   try {
@@ -15,6 +22,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end with exit code 0; usage errors with 1.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (err instanceof UsageError || err instanceof InvalidArgumentError) {
+      process.stderr.write(`hashsafe: ${err.message}\n(run with --help for usage)\n`);
+      return EXIT.USAGE;
     }
     process.stderr.write(`hashsafe: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.PARTIAL;

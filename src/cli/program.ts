@@ -5,14 +5,7 @@ import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { registerHash } from "./commands/hash.ts";
 
-/** Exit statuses shared by every command. */
-export const EXIT = {
-  OK: 0,
-  /** a usage error (bad flag or argument) */
-  USAGE: 1,
-  /** some input could not be processed; the rest was */
-  PARTIAL: 2,
-} as const;
+export { EXIT } from "./exit.ts";
 
 export function createProgram(): Command {
   const program = new Command("hashsafe")

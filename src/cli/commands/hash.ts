@@ -1,4 +1,142 @@
-import type { Command } from "commander";
+/**
+ * `hashsafe hash [options] <paths...>`: PDQ hashes of image files and folders.
+ */
+import { type Command, Option } from "commander";
+import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
+import { DIHEDRAL_NAMES, type PdqMode } from "../../pdq/index.ts";
+import { type FileRecord, defaultJobs, hashEntries } from "../hashing.ts";
+import { defaultFormat, parseFormat, parsePositiveInt, RecordWriter, Sink, UsageError } from "../output.ts";
+import { startProgress } from "../progress.ts";
+import { EXIT } from "../exit.ts";
+import { collectInputs } from "../walk.ts";
+
+export interface HashCommandOptions {
+  format?: string;
+  mode: PdqMode;
+  orient: boolean;
+  dihedral?: boolean;
+  minQuality: number;
+  maxPixels: number;
+  jobs: number;
+  output?: string;
+}
+
+/** The JSON record of one file, as `hash` prints it. */
+export interface HashRecord extends Record<string, unknown> {
+  path: string;
+  hash?: string;
+  quality?: number;
+  width?: number;
+  height?: number;
+  mode?: PdqMode;
+  orientation?: number;
+  lowQuality?: true;
+  dihedral?: Record<string, string>;
+  error?: { code: string; message: string };
+}
+
+export function toHashRecord(rec: FileRecord, minQuality: number): HashRecord {
+  if (rec.error) return { path: rec.path, error: { code: rec.error.code, message: rec.error.message } };
+  const r = rec.result;
+  const out: HashRecord = {
+    path: rec.path,
+    hash: r.hash,
+    quality: r.quality,
+    width: r.width,
+    height: r.height,
+    mode: r.mode,
+    orientation: r.orientation,
+  };
+  if (r.quality < minQuality) out.lowQuality = true;
+  if (r.dihedral) out.dihedral = r.dihedral;
+  return out;
+}
+
+function textLine(rec: HashRecord): string | null {
+  if (rec.error) return null; // errors go to stderr
+  let line = `${rec.hash}  ${rec.path}`;
+  if (rec.dihedral) {
+    for (const name of DIHEDRAL_NAMES.slice(1)) line += `\n  ${name.padEnd(11)} ${rec.dihedral[name]}`;
+  }
+  return line;
+}
+
+function csvColumns(dihedral: boolean): string[] {
+  const cols = ["path", "hash", "quality", "width", "height", "mode", "orientation", "lowQuality"];
+  if (dihedral) cols.push(...DIHEDRAL_NAMES.map((n) => `dihedral.${n}`));
+  cols.push("error.code", "error.message");
+  return cols;
+}
+
+function say(line: string): void {
+  process.stderr.write(`hashsafe: ${line}\n`);
+}
+
+export async function runHash(paths: string[], opts: HashCommandOptions): Promise<number> {
+  const sink = new Sink(opts.output);
+  const format = parseFormat(opts.format, ["text", "json", "ndjson", "csv"]) ?? defaultFormat(sink.isTerminal);
+  const writer = new RecordWriter<HashRecord>(sink, format, csvColumns(Boolean(opts.dihedral)), textLine);
+  const entries = await collectInputs(paths);
+  const progress = startProgress(entries.length, "hashing");
+  let failed = 0;
+  let weak = 0;
+  try {
+    await hashEntries(
+      entries,
+      { mode: opts.mode, orient: opts.orient, dihedral: opts.dihedral, maxPixels: opts.maxPixels, jobs: opts.jobs },
+      async (rec) => {
+        progress.tick();
+        const out = toHashRecord(rec, opts.minQuality);
+        if (out.error) {
+          failed++;
+          say(`${rec.path}: ${out.error.message}`);
+        } else if (out.lowQuality) {
+          weak++;
+          say(
+            `warning: ${rec.path}: quality ${out.quality} is under ${opts.minQuality}; this hash is weak (the picture is too flat or blurred) and may not match copies`,
+          );
+        }
+        await writer.write(out);
+      },
+    );
+  } finally {
+    progress.stop();
+    await writer.end();
+  }
+  const hashed = entries.length - failed;
+  if (entries.length === 0) {
+    say("no files found in the given paths");
+    return EXIT.PARTIAL;
+  }
+  if (failed > 0 || weak > 0 || entries.length > 1) {
+    const parts = [`${hashed} of ${entries.length} file${entries.length === 1 ? "" : "s"} hashed`];
+    if (weak) parts.push(`${weak} with low quality`);
+    if (failed) parts.push(`${failed} could not be hashed (see the messages above)`);
+    if (format === "text" || failed) say(parts.join(", "));
+  }
+  return failed > 0 ? EXIT.PARTIAL : EXIT.OK;
+}
+
+function parseMinQuality(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`--min-quality must be 0..100, not "${v}"`);
+  return n;
+}
+
 export function registerHash(program: Command): void {
-  program.command("hash").description("(in progress)");
+  program
+    .command("hash")
+    .description("compute PDQ hashes of images (files or folders); nothing leaves this machine")
+    .argument("<paths...>", "image files or folders (walked recursively; hidden files skipped)")
+    .addOption(new Option("--format <format>", "text, json, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
+    .addOption(new Option("--mode <mode>", "full: hash the full-resolution pixels; squash512: squash to 512x512 first, like pdq-photo-hasher").choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", "ignore EXIF orientation and hash the stored pixel order (as the reference tools do)")
+    .option("--dihedral", "also print the hashes of the 7 rotations and mirrors")
+    .option("--min-quality <n>", "flag hashes under this quality as weak", parseMinQuality, 50)
+    .option("--max-pixels <n>", "refuse images with more pixels than this (decompression-bomb guard)", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
+    .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs())
+    .option("-o, --output <file>", "write the records to a file instead of standard output")
+    .action(async (paths: string[], opts: HashCommandOptions) => {
+      process.exitCode = await runHash(paths, opts);
+    });
 }

@@ -1,0 +1,68 @@
+/**
+ * Hash many files with bounded concurrency. Results come back in input order;
+ * a file that fails becomes an error record and the others go on.
+ */
+import { availableParallelism } from "node:os";
+import { hashFile, type HashOptions, type ImageHashResult } from "../image/hash.ts";
+import { HashError } from "../pdq/errors.ts";
+import type { WalkEntry } from "./walk.ts";
+
+export type FileRecord =
+  | { path: string; result: ImageHashResult; error?: undefined }
+  | { path: string; result?: undefined; error: HashError };
+
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+function asHashError(err: unknown): HashError {
+  if (err instanceof HashError) return err;
+  return new HashError("READ_ERROR", `unexpected error: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
+}
+
+/**
+ * Hash `entries` (from walkInputs), `jobs` at a time, calling `onRecord` for
+ * each in input order. Resolves when all are done.
+ */
+export async function hashEntries(
+  entries: readonly WalkEntry[],
+  options: HashOptions & { jobs?: number },
+  onRecord: (rec: FileRecord, index: number) => void | Promise<void>,
+): Promise<void> {
+  const jobs = Math.max(1, options.jobs ?? defaultJobs());
+  const done: (FileRecord | undefined)[] = new Array(entries.length);
+  let next = 0;
+  let emitted = 0;
+  let emitting: Promise<void> = Promise.resolve();
+
+  const flush = async () => {
+    while (emitted < entries.length && done[emitted]) {
+      const rec = done[emitted]!;
+      done[emitted] = undefined;
+      await onRecord(rec, emitted);
+      emitted++;
+    }
+  };
+
+  async function worker(): Promise<void> {
+    while (next < entries.length) {
+      const i = next++;
+      const e = entries[i];
+      let rec: FileRecord;
+      if (e.error) rec = { path: e.path, error: e.error };
+      else {
+        try {
+          rec = { path: e.path, result: await hashFile(e.path, options) };
+        } catch (err) {
+          rec = { path: e.path, error: asHashError(err) };
+        }
+      }
+      done[i] = rec;
+      emitting = emitting.then(flush);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, entries.length)) }, worker));
+  await emitting;
+}

@@ -1,0 +1,129 @@
+/**
+ * Output formats shared by the commands: text for people, json / ndjson / csv
+ * for scripts. Records go to stdout or `-o FILE`; messages to stderr.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+
+export type OutputFormat = "text" | "json" | "ndjson" | "csv";
+
+/** text on a terminal, ndjson when stdout is a pipe or a file. */
+export function defaultFormat(toTerminal: boolean): OutputFormat {
+  return toTerminal ? "text" : "ndjson";
+}
+
+/** One CSV field (RFC 4180 quoting). */
+export function csvField(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  const s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvRow(values: readonly unknown[]): string {
+  return values.map(csvField).join(",") + "\n";
+}
+
+/** A line-oriented sink: stdout or a file, with backpressure. */
+export class Sink {
+  private readonly stream: NodeJS.WritableStream;
+  private readonly file: WriteStream | null;
+
+  constructor(outputPath?: string) {
+    this.file = outputPath ? createWriteStream(outputPath, { flags: "w" }) : null;
+    this.stream = this.file ?? process.stdout;
+  }
+
+  /** True when the records go to a terminal. */
+  get isTerminal(): boolean {
+    return !this.file && Boolean(process.stdout.isTTY);
+  }
+
+  async write(text: string): Promise<void> {
+    if (!this.stream.write(text)) await once(this.stream, "drain");
+  }
+
+  async close(): Promise<void> {
+    if (this.file) {
+      this.file.end();
+      await once(this.file, "close");
+    }
+  }
+}
+
+/**
+ * Writes a stream of records in one format. `json` collects them into one
+ * array written at `end()`; the others write as they come.
+ */
+export class RecordWriter<T extends Record<string, unknown>> {
+  private readonly all: T[] = [];
+  private headerDone = false;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly format: OutputFormat,
+    private readonly csvColumns: readonly string[],
+    private readonly textLine: (rec: T) => string | null,
+  ) {}
+
+  async write(rec: T): Promise<void> {
+    switch (this.format) {
+      case "json":
+        this.all.push(rec);
+        return;
+      case "ndjson":
+        return this.sink.write(JSON.stringify(rec) + "\n");
+      case "csv":
+        if (!this.headerDone) {
+          this.headerDone = true;
+          await this.sink.write(csvRow(this.csvColumns));
+        }
+        return this.sink.write(csvRow(this.csvColumns.map((c) => csvValue(rec, c))));
+      case "text": {
+        const line = this.textLine(rec);
+        if (line !== null) await this.sink.write(line + "\n");
+      }
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.format === "json") await this.sink.write(JSON.stringify(this.all, null, 2) + "\n");
+    if (this.format === "csv" && !this.headerDone) await this.sink.write(csvRow(this.csvColumns));
+    await this.sink.close();
+  }
+}
+
+/** Column "a.b" reads rec.a.b; "a" reads rec.a. */
+function csvValue(rec: Record<string, unknown>, column: string): unknown {
+  let v: unknown = rec;
+  for (const k of column.split(".")) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** Parse `--format`, limited to what the command supports. */
+export function parseFormat(value: string | undefined, allowed: readonly OutputFormat[]): OutputFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown format "${value}": use ${allowed.join(", ")}`);
+  }
+  return value as OutputFormat;
+}
+
+/** A mistake in how the command was called (exit status 1). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Parse a positive integer option value. */
+export function parsePositiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, not "${value}"`);
+    return n;
+  };
+}
