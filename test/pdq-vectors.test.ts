@@ -29,6 +29,12 @@ describe("PDQ core on the reference's bit-exact pixel vectors", () => {
     expect(r.quality).toBe(Number(v.quality));
   });
 
+  it.each(vectors.map((v) => [v.vector, v]))("%s: the exact 32-bit path gives the same hash and quality", async (_n, v) => {
+    const px = await loadVector(v.vector);
+    const r = hashPixels(px, { mode: modeOf(v.vector), exact: true });
+    expect([r.hash, r.quality]).toEqual([v.hash, Number(v.quality)]);
+  });
+
   it.each(vectors.map((v) => [v.vector, v]))("%s: the 8 dihedral hashes equal dihedral.tsv", async (_n, v) => {
     const mode = modeOf(v.vector);
     const file = path.basename(v.vector).replace(/\.png$/, "");

@@ -17,22 +17,31 @@ const DCT = (() => {
 /**
  * Quality 0..100 of a 64x64 block: the sum over adjacent pairs of
  * trunc((u - v) * 100 / 255) in absolute value, divided by 90.
+ *
+ * `stable` is false when a rounding error as large as the fast path's
+ * (see exact.ts) could move a gradient across an integer and change the result.
  */
-export function quality(block: Float64Array): number {
+export function qualityWithMargin(block: Float64Array): { quality: number; stable: boolean } {
   let sum = 0;
-  for (let i = 0; i < 63; i++) {
-    for (let j = 0; j < 64; j++) {
-      const d = Math.trunc(((block[i * 64 + j] - block[(i + 1) * 64 + j]) * 100) / 255);
-      sum += Math.abs(d);
-    }
-  }
-  for (let i = 0; i < 64; i++) {
-    for (let j = 0; j < 63; j++) {
-      const d = Math.trunc(((block[i * 64 + j] - block[i * 64 + j + 1]) * 100) / 255);
-      sum += Math.abs(d);
-    }
-  }
-  return Math.min(100, Math.floor(sum / 90));
+  let unsure = 0;
+  const add = (u: number, v: number) => {
+    const x = ((u - v) * 100) / 255;
+    sum += Math.abs(Math.trunc(x));
+    const ax = Math.abs(x);
+    if (ax > 0.5 && Math.abs(ax - Math.round(ax)) < QUALITY_MARGIN) unsure++;
+  };
+  for (let i = 0; i < 63; i++) for (let j = 0; j < 64; j++) add(block[i * 64 + j], block[(i + 1) * 64 + j]);
+  for (let i = 0; i < 64; i++) for (let j = 0; j < 63; j++) add(block[i * 64 + j], block[i * 64 + j + 1]);
+  const q = (s: number) => Math.min(100, Math.floor(s / 90));
+  return { quality: q(sum), stable: q(sum - unsure) === q(sum + unsure) };
+}
+
+/** Distance from an integer below which a quality gradient is "unsure". */
+const QUALITY_MARGIN = 0.01;
+
+/** Quality 0..100 of a 64x64 block (see {@link qualityWithMargin}). */
+export function quality(block: Float64Array): number {
+  return qualityWithMargin(block).quality;
 }
 
 /** B = D A D^T (16x16, row-major) of a 64x64 block A. */
@@ -61,6 +70,15 @@ export function dct16(block: Float64Array): Float64Array {
  * column k & 15) is bit (k & 15) of word k >> 4. Word 15 is printed first.
  */
 export type HashWords = Uint16Array;
+
+/**
+ * The gap between the 129th and the 128th smallest values: a hash bit can
+ * only change under a small rounding error if that error is larger than it.
+ */
+export function medianGap(values: Float64Array): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[128] - sorted[127];
+}
 
 /** Threshold 256 DCT values at their median (the 128th smallest). */
 export function threshold(values: Float64Array): HashWords {
