@@ -23,3 +23,15 @@ export { DEFAULT_MAX_PIXELS } from "./image/limits.ts";
 export { type ImageFormat, sniffFormat } from "./image/sniff.ts";
 export { hammingDistance } from "./match/distance.ts";
 export { VERSION } from "./version.ts";
+export {
+  ApiError,
+  ClientError,
+  HashShareClient,
+  type HashShareClientOptions,
+  InsecureServerError,
+  NetworkError,
+  Outbox,
+  ProtocolError,
+  type Receipt,
+  type Submission,
+} from "./client/index.ts";

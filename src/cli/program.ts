@@ -4,6 +4,12 @@
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { registerHash } from "./commands/hash.ts";
+import { registerSubmit } from "./commands/submit.ts";
+import { registerStatus } from "./commands/status.ts";
+import { registerWithdraw } from "./commands/withdraw.ts";
+import { registerOutbox } from "./commands/outbox.ts";
+import { registerFeed } from "./commands/feed.ts";
+import { registerLookup } from "./commands/lookup.ts";
 
 export { EXIT } from "./exit.ts";
 
@@ -16,5 +22,11 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) });
   registerHash(program);
+  registerSubmit(program);
+  registerStatus(program);
+  registerWithdraw(program);
+  registerOutbox(program);
+  registerFeed(program);
+  registerLookup(program);
   return program;
 }

@@ -1,0 +1,162 @@
+/**
+ * `hashsafe feed --server URL --key KEY -o bank.txt`: pull the platform feed
+ * into a local hash list, one `hex,id` line per active hash. The cursor is
+ * kept next to the list (`bank.txt.cursor`), so the next run fetches only
+ * what changed; withdrawn hashes are removed from the list. Both files are
+ * rewritten atomically (list first, then cursor: a run cut in between only
+ * re-applies records, which is harmless because each is a full snapshot).
+ */
+import type { Command } from "commander";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { writeFileAtomic } from "../../client/files.ts";
+import { MAX_FEED_LIMIT } from "../../protocol/index.ts";
+import { UsageError } from "../output.ts";
+import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, reportError, requireKey, requireServer, say } from "../sharing.ts";
+
+export interface FeedOptions extends NetworkOptions {
+  key?: string;
+  output: string;
+  limit: number;
+  restart?: boolean;
+}
+
+interface CursorFile {
+  version: 1;
+  server: string;
+  cursor: string;
+  updatedAt: string;
+}
+
+export function cursorPath(output: string): string {
+  return `${output}.cursor`;
+}
+
+/** id -> hex of a bank file (lines `hex,id`; blank lines and # comments skipped). */
+async function readBank(file: string): Promise<Map<string, string>> {
+  const bank = new Map<string, string>();
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return bank;
+    throw new UsageError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line || line.startsWith("#")) continue;
+    const m = /^([0-9a-f]{32}|[0-9a-f]{64}),(\S+)$/.exec(line);
+    if (!m) throw new UsageError(`${file}:${i + 1} is not a "hex,id" line: is this a feed output file? (use another -o, or --restart to rebuild it)`);
+    bank.set(m[2], m[1]);
+  }
+  return bank;
+}
+
+async function readCursor(file: string): Promise<CursorFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    const c = JSON.parse(text) as CursorFile;
+    if (typeof c.cursor !== "string" || typeof c.server !== "string") throw new Error("fields missing");
+    return c;
+  } catch {
+    throw new UsageError(`${file} is not a feed cursor file (use --restart to rebuild the list from the start)`);
+  }
+}
+
+async function fileMode(file: string): Promise<number> {
+  try {
+    return (await stat(file)).mode & 0o777;
+  } catch {
+    return 0o600;
+  }
+}
+
+export async function runFeed(opts: FeedOptions): Promise<number> {
+  const server = requireServer(opts.server);
+  const key = requireKey(opts.key);
+  const output = path.resolve(opts.output);
+  const cursorFile = cursorPath(output);
+  const client = makeClient(server, { timeout: opts.timeout, apiKey: key });
+  const bank = opts.restart ? new Map<string, string>() : await readBank(output);
+  const saved = opts.restart ? undefined : await readCursor(cursorFile);
+  if (saved && saved.server !== client.serverUrl) {
+    throw new UsageError(
+      `${cursorFile} holds the feed position of ${saved.server}, not ${client.serverUrl}: use another output file for this server, or --restart`,
+    );
+  }
+  let cursor = saved?.cursor;
+  const stats = { records: 0, added: 0, updated: 0, removed: 0, pages: 0 };
+  const mode = await fileMode(output);
+
+  const save = async () => {
+    const lines = [...bank].map(([id, hex]) => `${hex},${id}\n`).join("");
+    await writeFileAtomic(output, lines, { mode });
+    if (cursor !== undefined) {
+      const c: CursorFile = { version: 1, server: client.serverUrl, cursor, updatedAt: new Date().toISOString() };
+      await writeFileAtomic(cursorFile, JSON.stringify(c) + "\n", { mode });
+    }
+  };
+
+  let code = 0;
+  try {
+    for (;;) {
+      const page = await client.feed({ cursor, limit: opts.limit });
+      for (const r of page.records) {
+        stats.records++;
+        if (r.status === "active") {
+          const before = bank.get(r.id);
+          if (before === undefined) stats.added++;
+          else if (before !== r.value) stats.updated++;
+          bank.set(r.id, r.value);
+        } else if (bank.delete(r.id)) {
+          stats.removed++;
+        }
+      }
+      cursor = page.nextCursor;
+      stats.pages++;
+      if (!page.hasMore) break;
+      if (stats.pages % 20 === 0) await save();
+    }
+  } catch (err) {
+    code = reportError(err, { doing: "pulling the feed" });
+    if (stats.pages > 0) say(`kept what arrived before the error (${plural(stats.records, "record")}); the next run goes on from there`);
+  } finally {
+    await client.close();
+  }
+  await save();
+  const summary = { output, cursorFile, active: bank.size, ...stats };
+  if (opts.format === "json") printJson(summary);
+  else if (code === 0) {
+    process.stdout.write(
+      `${output}: ${plural(bank.size, "active hash", "active hashes")} ` +
+        `(${stats.added} new, ${stats.updated} changed, ${stats.removed} withdrawn and removed) from ${client.serverUrl}\n`,
+    );
+  }
+  return code;
+}
+
+function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_FEED_LIMIT) throw new UsageError(`--limit must be 1..${MAX_FEED_LIMIT}, not "${v}"`);
+  return n;
+}
+
+export function registerFeed(program: Command): void {
+  const cmd = program
+    .command("feed")
+    .description("platforms: pull the shared hashes into a local list (hex,id per line), resuming where the last run stopped")
+    .requiredOption("-o, --output <file>", "the hash list to create or update (its cursor is kept in FILE.cursor)")
+    .option("--key <key>", "platform API key with the feed:read scope (or HASHSAFE_KEY)")
+    .option("--limit <n>", `records per request (1..${MAX_FEED_LIMIT})`, parseLimit, MAX_FEED_LIMIT)
+    .option("--restart", "ignore the saved cursor and rebuild the list from the start");
+  addNetworkOptions(cmd).action(async (opts: FeedOptions) => {
+    process.exitCode = await runFeed(opts);
+  });
+}

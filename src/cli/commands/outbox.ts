@@ -1,0 +1,125 @@
+/**
+ * `hashsafe outbox list|send`: submissions that could not be delivered yet.
+ * `send` delivers each with its original idempotency keys (so a submission
+ * the server did receive, before the answer was lost, is not made twice),
+ * prints the case id and secret of each delivered one, and removes it.
+ */
+import type { Command } from "commander";
+import { parseServerUrl } from "../../client/client.ts";
+import { isTransient, NetworkError } from "../../client/errors.ts";
+import { Outbox, OutboxSaved } from "../../client/outbox.ts";
+import { receiptPath } from "../../client/receipts.ts";
+import { type Submission, submissionHashes } from "../../client/submission.ts";
+import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, say, SHARE_EXIT } from "../sharing.ts";
+import { deliveredJson, printCaseBanner } from "./submit.ts";
+
+function itemJson(sub: Submission, file: string): Record<string, unknown> {
+  return {
+    id: sub.id,
+    file,
+    server: sub.server,
+    createdAt: sub.createdAt,
+    hashes: submissionHashes(sub).length,
+    requests: sub.requests.length,
+    delivered: sub.delivered,
+    caseId: sub.caseId ?? null,
+    attempts: sub.attempts,
+    lastAttemptAt: sub.lastAttemptAt ?? null,
+    lastError: sub.lastError ?? null,
+  };
+}
+
+export async function runOutboxList(opts: { format?: string }): Promise<number> {
+  const outbox = new Outbox();
+  const { items, problems } = await outbox.list();
+  for (const p of problems) say(`${p.file}: ${p.message}`);
+  if (opts.format === "json") {
+    printJson(items.map((i) => itemJson(i, outbox.file(i.id))));
+  } else if (items.length === 0) {
+    process.stdout.write(`The outbox is empty: every submission was delivered. (${outbox.dir})\n`);
+  } else {
+    process.stdout.write(`${plural(items.length, "submission")} waiting in the outbox (${outbox.dir}):\n`);
+    for (const i of items) {
+      const state = i.caseId ? `case ${i.caseId} created, ${i.requests.length - i.delivered} of ${i.requests.length} requests to go` : "not delivered yet";
+      process.stdout.write(
+        `  ${i.id}  ${plural(submissionHashes(i).length, "hash", "hashes")} for ${i.server}, saved ${i.createdAt}; ${state}; ` +
+          `${plural(i.attempts, "attempt")}${i.lastError ? `; last error: ${i.lastError}` : ""}\n`,
+      );
+    }
+    process.stdout.write("Send them with: hashsafe outbox send\n");
+  }
+  return problems.length > 0 ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;
+}
+
+export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
+  const outbox = new Outbox();
+  const { items, problems } = await outbox.list();
+  for (const p of problems) say(`${p.file}: ${p.message}`);
+  const chosen = opts.server ? items.filter((i) => sameOrigin(i.server, opts.server!)) : items;
+  const delivered: Submission[] = [];
+  const waiting: { sub: Submission; error: string }[] = [];
+  const down = new Set<string>();
+  let refused = false;
+  for (const sub of chosen) {
+    if (down.has(sub.server)) {
+      waiting.push({ sub, error: "the server was not reachable" });
+      continue;
+    }
+    const client = makeClient(sub.server, { timeout: opts.timeout });
+    try {
+      delivered.push(await outbox.deliver(client, sub, { inOutbox: true }));
+    } catch (err) {
+      const cause = err instanceof OutboxSaved ? err.cause : err;
+      const msg = cause instanceof Error ? cause.message : String(cause);
+      if (cause instanceof NetworkError) down.add(sub.server);
+      if (!isTransient(cause)) refused = true;
+      say(`submission ${sub.id} (${sub.createdAt}) is still in the outbox: ${msg}`);
+      waiting.push({ sub, error: msg });
+    } finally {
+      await client.close();
+    }
+  }
+  if (opts.format === "json") {
+    printJson({
+      delivered: delivered.map(deliveredJson),
+      waiting: waiting.map((w) => itemJson(w.sub, outbox.file(w.sub.id))),
+    });
+  } else {
+    for (const d of delivered) printCaseBanner(d, { receiptFile: d.receipt ? receiptPath(d.caseId!) : undefined, serverFromEnv: false });
+    if (chosen.length === 0) process.stdout.write("The outbox is empty: nothing to send.\n");
+    else if (waiting.length === 0) say(`delivered ${plural(delivered.length, "submission")}; the outbox is empty`);
+    else say(`delivered ${delivered.length} of ${chosen.length}; ${waiting.length} still waiting (try again later: hashsafe outbox send)`);
+  }
+  if (waiting.length > 0) {
+    if (refused) say("a submission the server refused stays in the outbox; `hashsafe outbox list` shows why");
+    return SHARE_EXIT.QUEUED;
+  }
+  return problems.length > 0 ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return parseServerUrl(a).href === parseServerUrl(b).href;
+  } catch {
+    return a === b;
+  }
+}
+
+export function registerOutbox(program: Command): void {
+  const outbox = program
+    .command("outbox")
+    .description("submissions saved because they could not be delivered: list them, or send them now");
+  outbox
+    .command("list")
+    .description("list the submissions waiting in the outbox")
+    .option("--format <format>", "text or json", "text")
+    .action(async (opts: { format?: string }) => {
+      process.exitCode = await runOutboxList(opts);
+    });
+  addNetworkOptions(
+    outbox.command("send").description("deliver the waiting submissions (each to its own server, with its original request)"),
+    "only send the submissions for this server",
+  ).action(async (opts: NetworkOptions) => {
+    process.exitCode = await runOutboxSend(opts);
+  });
+}
