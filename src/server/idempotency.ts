@@ -1,0 +1,38 @@
+/**
+ * Idempotency keys. A record is found by a digest of principal + key; it keeps
+ * a digest of the request (method, path, body) and the answer, encrypted
+ * (AES-256-GCM) with a key derived from the client's Idempotency-Key, which
+ * the server never stores. So the database at rest does not reveal the answers
+ * (a create's answer holds the case secret), and a record expires after 24 h.
+ * Requests still running are tracked in memory, per process.
+ */
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+
+/** The digest a record is stored under. */
+export function keyDigest(principal: string, key: string): string {
+  return createHash("sha256").update("hashsafe/idempotency-id/v1\0").update(principal).update("\0").update(key).digest("hex");
+}
+
+/** The digest of a request: method, path and raw body. */
+export function requestDigest(method: string, path: string, body: Uint8Array): string {
+  return createHash("sha256").update(method).update("\0").update(path).update("\0").update(body).digest("hex");
+}
+
+function cipherKey(principal: string, key: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", key, principal, "hashsafe/idempotency-seal/v1", 32));
+}
+
+/** Encrypt an answer body under the client's key. */
+export function seal(principal: string, key: string, body: string): Buffer {
+  const iv = randomBytes(12);
+  const c = createCipheriv("aes-256-gcm", cipherKey(principal, key), iv);
+  const ct = Buffer.concat([c.update(body, "utf8"), c.final()]);
+  return Buffer.concat([iv, c.getAuthTag(), ct]);
+}
+
+/** Decrypt an answer body; throws if it was not sealed under this key. */
+export function unseal(principal: string, key: string, sealed: Buffer): string {
+  const d = createDecipheriv("aes-256-gcm", cipherKey(principal, key), sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(12, 28));
+  return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString("utf8");
+}

@@ -1,0 +1,74 @@
+/**
+ * The server's in-memory view of the active hashes, for lookups: PDQ values in
+ * a Hamming-distance index, MD5 values by equality. Kept in step with the
+ * store (every committed change is applied) and rebuilt from it at start.
+ */
+import type { HashType } from "../protocol/index.ts";
+import { LinearIndex, type PdqIndex } from "./linear-index.ts";
+import type { HashChange, Store } from "./store.ts";
+
+export interface IndexMatch {
+  id: string;
+  distance: number;
+}
+
+export class MatchIndex {
+  private readonly pdq: PdqIndex;
+  private readonly md5 = new Map<string, number>();
+  private readonly publicIds = new Map<number, string>();
+
+  constructor(pdq: PdqIndex = new LinearIndex()) {
+    this.pdq = pdq;
+  }
+
+  /** Number of active hashes held. */
+  get size(): number {
+    return this.publicIds.size;
+  }
+
+  /** Apply committed changes. */
+  apply(changes: readonly HashChange[]): void {
+    for (const c of changes) {
+      if (c.active) this.add(c.rowId, c.id, c.type, c.value);
+      else this.remove(c.rowId, c.type, c.value);
+    }
+  }
+
+  private add(rowId: number, id: string, type: HashType, value: string): void {
+    if (this.publicIds.has(rowId)) return;
+    this.publicIds.set(rowId, id);
+    if (type === "pdq") this.pdq.add(value, rowId);
+    else this.md5.set(value, rowId);
+  }
+
+  private remove(rowId: number, type: HashType, value: string): void {
+    if (!this.publicIds.delete(rowId)) return;
+    if (type === "pdq") this.pdq.remove(rowId);
+    else this.md5.delete(value);
+  }
+
+  /** Active matches of one canonical hash, nearest first (then by id). */
+  search(type: HashType, value: string, maxDistance: number): IndexMatch[] {
+    if (type === "md5") {
+      const rowId = this.md5.get(value);
+      return rowId === undefined ? [] : [{ id: this.publicIds.get(rowId)!, distance: 0 }];
+    }
+    return this.pdq
+      .search(value, maxDistance)
+      .map((m) => ({ id: this.publicIds.get(m.id)!, distance: m.distance }))
+      .filter((m) => m.id !== undefined)
+      .sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Load every active hash from the store, a page at a time, yielding to the event loop between pages. */
+  async load(store: Store, pageSize = 5000): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const page = await store.activeHashes(after, pageSize);
+      for (const h of page) this.add(h.rowId, h.id, h.type, h.value);
+      if (page.length < pageSize) return;
+      after = page[page.length - 1].rowId;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+}

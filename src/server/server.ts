@@ -1,0 +1,107 @@
+/**
+ * Serving the app: `startServer` opens the store, listens (HTTP, or HTTPS with
+ * a certificate), loads the match index and answers `{url, close()}`. Tests
+ * and the `serve` command start it in-process.
+ */
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createServer, type HashsafeServer, type ServerOptions } from "./app.ts";
+import { defaultDbPath } from "./data-dir.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+import type { Store } from "./store.ts";
+
+/** Options of {@link startServer}: where to listen and which database, plus everything of {@link ServerOptions}. */
+export interface StartOptions extends Omit<ServerOptions, "store"> {
+  /** address to listen on; 127.0.0.1 by default (loopback only) */
+  host?: string;
+  /** port; 8787 by default, 0 for any free port */
+  port?: number;
+  /** SQLite file (`:memory:` for a throwaway one); the user's data directory by default */
+  db?: string;
+  /** a store to use instead of opening `db` (it is not closed by `close()`) */
+  store?: Store;
+  /** serve HTTPS with this certificate and key (PEM) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** resolve only once the match index is loaded (default true) */
+  waitUntilReady?: boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** base URL, e.g. `http://127.0.0.1:8787` (API paths start with /v1) */
+  url: string;
+  host: string;
+  port: number;
+  store: Store;
+  server: HashsafeServer;
+  /** settles when the match index is loaded */
+  ready: Promise<void>;
+  /** Stop listening, finish what is running, close the store (if opened here). */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8787;
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const ownsStore = !options.store;
+  const store = options.store ?? SqliteStore.open(options.db ?? defaultDbPath());
+  const app = createServer({ ...options, store });
+  const node = options.tls
+    ? serve({
+        fetch: app.app.fetch,
+        port: options.port ?? DEFAULT_PORT,
+        hostname: host,
+        createServer: createHttpsServer,
+        serverOptions: { cert: options.tls.cert, key: options.tls.key },
+      })
+    : serve({ fetch: app.app.fetch, port: options.port ?? DEFAULT_PORT, hostname: host });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (node.listening) return resolve();
+      node.once("listening", resolve);
+      node.once("error", reject);
+    });
+  } catch (err) {
+    if (ownsStore) await store.close();
+    throw err;
+  }
+  const port = (node.address() as AddressInfo).port;
+  const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  const ready = app.load();
+  ready.catch((err) => app.logger.error("loading the match index failed", { error: String(err) }));
+  const purge = setInterval(() => {
+    store.purgeIdempotency(Date.now()).catch(() => {});
+  }, 60 * 60 * 1000);
+  purge.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(purge);
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => ("closeAllConnections" in node ? node.closeAllConnections() : undefined), 5000);
+        force.unref();
+        node.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        if ("closeIdleConnections" in node) node.closeIdleConnections();
+      });
+      await ready.catch(() => {});
+      if (ownsStore) await store.close();
+    })());
+
+  if (options.waitUntilReady !== false) {
+    try {
+      await ready;
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
+  return { url, host, port, store, server: app, ready, close };
+}
