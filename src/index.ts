@@ -35,3 +35,14 @@ export {
   type Receipt,
   type Submission,
 } from "./client/index.ts";
+export {
+  createApiKey,
+  createServer,
+  type RunningServer,
+  type ServerOptions,
+  SqliteStore,
+  type StartOptions,
+  startServer,
+  type Store,
+  type TestHooks,
+} from "./server/index.ts";

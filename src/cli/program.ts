@@ -10,6 +10,7 @@ import { registerWithdraw } from "./commands/withdraw.ts";
 import { registerOutbox } from "./commands/outbox.ts";
 import { registerFeed } from "./commands/feed.ts";
 import { registerLookup } from "./commands/lookup.ts";
+import { registerServe } from "./commands/serve.ts";
 
 export { EXIT } from "./exit.ts";
 
@@ -28,5 +29,6 @@ export function createProgram(): Command {
   registerOutbox(program);
   registerFeed(program);
   registerLookup(program);
+  registerServe(program);
   return program;
 }

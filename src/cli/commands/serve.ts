@@ -1,0 +1,231 @@
+/**
+ * `hashsafe serve`: run the reference server of API v1 on an embedded SQLite
+ * database, until SIGINT or SIGTERM. `hashsafe serve keys create|list|revoke`
+ * manages the platforms' API keys in the same database.
+ */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { Scope } from "../../protocol/index.ts";
+import {
+  type ApiKeyInfo,
+  type BucketLimit,
+  createApiKey,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_RATE_LIMITS,
+  defaultDbPath,
+  LOG_LEVELS,
+  type LogLevel,
+  parseScopes,
+  SqliteStore,
+  startServer,
+} from "../../server/index.ts";
+import { UsageError } from "../output.ts";
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  db?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel: LogLevel;
+  trustProxy?: boolean;
+  rateAddress?: BucketLimit;
+  rateCase?: BucketLimit;
+  rateLimit: boolean;
+  format?: "text" | "json";
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, not "${v}"`);
+  return n;
+}
+
+/** `20` or `20:120`: requests per second, and optionally the burst (default 6x the rate). */
+function parseRate(name: string) {
+  return (v: string): BucketLimit => {
+    const m = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(v);
+    const perSecond = m ? Number(m[1]) : NaN;
+    const burst = m?.[2] ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 6));
+    if (!m || !(perSecond > 0) || !(burst >= 1)) {
+      throw new UsageError(`${name} is RATE or RATE:BURST (requests per second, bucket size), not "${v}"`);
+    }
+    return { perSecond, burst };
+  };
+}
+
+function openStore(db: string | undefined): SqliteStore {
+  return SqliteStore.open(db ?? defaultDbPath());
+}
+
+function formatOf(cmd: Command): "text" | "json" {
+  const f = cmd.optsWithGlobals().format ?? "text";
+  if (f !== "text" && f !== "json") throw new UsageError(`unknown format "${f}": use text, json`);
+  return f;
+}
+
+function keyJson(k: ApiKeyInfo): Record<string, unknown> {
+  return {
+    id: k.id,
+    name: k.name,
+    scopes: k.scopes,
+    createdAt: new Date(k.createdAt).toISOString(),
+    revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+  };
+}
+
+async function serve(o: ServeOptions): Promise<void> {
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new UsageError("--tls-cert and --tls-key go together");
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (o.tlsCert && o.tlsKey) {
+    try {
+      tls = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
+    } catch (err) {
+      throw new UsageError(`cannot read the TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const db = o.db ?? defaultDbPath();
+  const server = await startServer({
+    host: o.host,
+    port: o.port,
+    db,
+    tls,
+    logLevel: o.logLevel,
+    trustProxy: o.trustProxy,
+    rateLimit: o.rateLimit
+      ? { address: o.rateAddress ?? DEFAULT_RATE_LIMITS.address, case: o.rateCase ?? DEFAULT_RATE_LIMITS.case }
+      : false,
+  });
+  if (o.format === "json") {
+    process.stdout.write(`${JSON.stringify({ url: server.url, db })}\n`);
+  } else {
+    process.stdout.write(`hashsafe server listening on ${server.url} (API under ${server.url}/v1, database ${db})\n`);
+    if (!tls && !isLoopback(o.host)) {
+      process.stderr.write(
+        "warning: plain HTTP on a non-loopback address; clients refuse it. Use --tls-cert/--tls-key or a TLS reverse proxy.\n",
+      );
+    }
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      server.server.logger.info("stopping", { signal });
+      server.close().then(resolve, resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description("Run the reference hash-sharing server (API v1) on an embedded SQLite database, until Ctrl-C.")
+    .option("--host <address>", "address to listen on", DEFAULT_HOST)
+    .option("--port <port>", "port to listen on (0: any free port)", parsePort, DEFAULT_PORT)
+    .option("--db <path>", "SQLite database file, or :memory: (default: the user's data directory, hashsafe/server.db)")
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)")
+    .option("--tls-key <file>", "the PEM private key of --tls-cert")
+    .addOption(new Option("--log-level <level>", "log detail (JSON lines on stderr)").choices(LOG_LEVELS).default("info"))
+    .option("--trust-proxy", "take the client address from X-Forwarded-For (only behind your own reverse proxy)")
+    .option("--rate-address <rate[:burst]>", "requests per second per client address", parseRate("--rate-address"))
+    .option("--rate-case <rate[:burst]>", "requests per second per case", parseRate("--rate-case"))
+    .option("--no-rate-limit", "turn the rate limits off (benchmarks, private networks)")
+    .addOption(new Option("--format <format>", "how to print the start line").choices(["text", "json"]))
+    .action(async (o: ServeOptions) => serve(o));
+
+  const keys = cmd.command("keys").description("Manage the platforms' API keys (stored only as SHA-256 hashes).");
+
+  keys
+    .command("create")
+    .description("Create a platform API key and print it once.")
+    .requiredOption("--name <name>", "who the key is for, e.g. the platform's name")
+    .requiredOption("--scopes <list>", "comma-separated: feed:read, lookup, feedback:write")
+    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .action(async (_o: unknown, c: Command) => {
+      const o = c.optsWithGlobals() as { name: string; scopes: string; db?: string };
+      let scopes: Scope[];
+      try {
+        scopes = parseScopes(o.scopes);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const store = openStore(o.db);
+      try {
+        const { key, info } = await createApiKey(store, o.name, scopes).catch((err: Error) => {
+          throw new UsageError(err.message);
+        });
+        if (formatOf(c) === "json") {
+          process.stdout.write(`${JSON.stringify({ ...keyJson(info), key })}\n`);
+        } else {
+          process.stdout.write(
+            `Created key ${info.id} "${info.name}" with scopes ${info.scopes.join(", ")}.\n` +
+              `The key is shown only this once; give it to the platform over a secure channel:\n\n  ${key}\n\n` +
+              `It is used as: Authorization: Bearer ${key.slice(0, 8)}...\n`,
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+  keys
+    .command("list")
+    .description("List the API keys (names, scopes, dates; never the keys).")
+    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .action(async (_o: unknown, c: Command) => {
+      const store = openStore(c.optsWithGlobals().db);
+      try {
+        const list = await store.listApiKeys();
+        if (formatOf(c) === "json") {
+          process.stdout.write(`${JSON.stringify(list.map(keyJson))}\n`);
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write("No API keys yet. Create one with: hashsafe serve keys create --name NAME --scopes feed:read,lookup\n");
+          return;
+        }
+        const rows = [["ID", "NAME", "SCOPES", "CREATED", "STATUS"]];
+        for (const k of list) {
+          rows.push([
+            String(k.id),
+            k.name,
+            k.scopes.join(","),
+            new Date(k.createdAt).toISOString(),
+            k.revokedAt === null ? "active" : `revoked ${new Date(k.revokedAt).toISOString()}`,
+          ]);
+        }
+        const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+        for (const r of rows) process.stdout.write(`${r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  keys
+    .command("revoke")
+    .description("Revoke an API key by id or name; it stops working at once.")
+    .argument("<key>", "the key's id or name (see keys list)")
+    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .action(async (idOrName: string, _o: unknown, c: Command) => {
+      const store = openStore(c.optsWithGlobals().db);
+      try {
+        const k = await store.revokeApiKey(idOrName, Date.now());
+        if (!k) throw new UsageError(`no active key with id or name "${idOrName}" (see: hashsafe serve keys list)`);
+        if (formatOf(c) === "json") process.stdout.write(`${JSON.stringify(keyJson(k))}\n`);
+        else process.stdout.write(`Revoked key ${k.id} "${k.name}".\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}
