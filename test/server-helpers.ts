@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { request } from "undici";
-import { type RunningServer, SqliteStore, startServer, type StartOptions, createApiKey } from "../src/server/index.ts";
-import type { Scope } from "../src/protocol/index.ts";
+import Database from "better-sqlite3";
+import { expect } from "vitest";
+import { createApiKey, type RunningServer, startServer, type StartOptions } from "../src/server/index.ts";
+import { ProblemSchema, type Scope } from "../src/protocol/index.ts";
 
 /** A fresh temporary directory; removed by the returned function. */
 export function tempDir(): { dir: string; remove(): void } {
@@ -74,12 +76,25 @@ export function flipBits(pdq: string, bits: number): string {
 
 export const CLIENT = { name: "hashsafe-test", version: "0.0.0" };
 
-/** Count rows of a table in a database file (opened read-only beside the server). */
-export function countRows(db: string, table: string): number {
-  const s = SqliteStore.open(db);
+/** Row counts of the tables that requests write, read from the database file beside the server. */
+export function counts(db: string): Record<string, number> {
+  const d = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    return (s as unknown as { db: { prepare(q: string): { get(): { n: number } } } }).db.prepare(`SELECT count(*) AS n FROM ${table}`).get().n;
+    const out: Record<string, number> = {};
+    for (const t of ["cases", "hashes", "case_hashes", "feedback", "idempotency", "api_keys"]) {
+      out[t] = (d.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    }
+    return out;
   } finally {
-    void s.close();
+    d.close();
   }
+}
+
+/** Assert a problem+json answer with this status (and problem code, when given). */
+export function expectProblem(r: Reply, status: number, code?: string): void {
+  expect(r.status, r.text).toBe(status);
+  expect(String(r.headers["content-type"])).toMatch(/^application\/problem\+json/);
+  const p = ProblemSchema.parse(r.json);
+  expect(p.status).toBe(status);
+  if (code) expect(p.type).toBe(`urn:hashsafe:problem:${code}`);
 }
