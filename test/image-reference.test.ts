@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { hashFile, type PdqMode } from "../src/index.ts";
 import { hexDistance, REF, readTsv } from "./helpers.ts";
@@ -60,7 +60,7 @@ describe("EXIF orientation", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "hashsafe-orient-"));
     try {
       const upright = await sharp(path.join(REF, "images", "exif-rotn-1.jpg")).resize(1008, 756).png().toBuffer();
-      const stored: Record<number, (s: sharp.Sharp) => sharp.Sharp> = {
+      const stored: Record<number, (s: Sharp) => Sharp> = {
         1: (s) => s,
         3: (s) => s.rotate(180),
         6: (s) => s.rotate(270),

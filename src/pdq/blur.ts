@@ -126,13 +126,93 @@ function cachedRowFan(n: number): RowFan {
 }
 
 /**
- * A source of luminance rows. `row(y, into)` writes the `width` luminance
- * values of row `y` into `into`.
+ * A source of luminance rows, as running sums: `prefixRow(y, into)` writes
+ * into[0] = 0 and into[x + 1] = into[x] + scale * luma(x, y) for x < width.
+ * (Integer-scaled luminance keeps the per-pixel work to integer arithmetic.)
  */
 export interface LumaSource {
   width: number;
   height: number;
-  row(y: number, into: Float64Array): void;
+  /** Luminance is delivered multiplied by this. */
+  scale: number;
+  prefixRow(y: number, into: Float64Array): void;
+}
+
+/**
+ * The horizontal half of blur + decimation, from running sums. With
+ * S1 = running sum of the row and S2 = running sum of S1, output column k is
+ *   sum over the first pass's samples j in k's window of (S1[hi(j) + 1] - S1[lo(j)]) / (count(j) * count(k)).
+ * Where no window touches an edge every count(j) is the full window, and the
+ * sum collapses to four reads of S2 ("interior" columns). Columns near the
+ * edges keep the explicit terms. All sums are integers, exact in 64-bit floats.
+ */
+interface ColumnPlan {
+  /** per output column: 1 when interior (S2 form), 0 when explicit terms */
+  interior: Uint8Array;
+  /** interior: the four S2 indices a, b, c, d: (S2[a] - S2[b]) - (S2[c] - S2[d]) */
+  s2: Int32Array;
+  /** interior: 1 / (window * count(k)); */
+  s2coef: Float64Array;
+  /** explicit terms: per output column, where its terms start (65 entries) */
+  start: Int32Array;
+  hiIdx: Int32Array;
+  loIdx: Int32Array;
+  coef: Float64Array;
+}
+
+function columnPlan(n: number): ColumnPlan {
+  const w = boxWindow(n);
+  const half = Math.floor((w + 2) / 2);
+  const left = w - half;
+  const lo = (j: number) => Math.max(0, j - left);
+  const hi = (j: number) => Math.min(n - 1, j + half - 1);
+  const interior = new Uint8Array(64);
+  const s2 = new Int32Array(64 * 4);
+  const s2coef = new Float64Array(64);
+  const start = new Int32Array(65);
+  const his: number[] = [];
+  const los: number[] = [];
+  const coefs: number[] = [];
+  for (let k = 0; k < 64; k++) {
+    const c = decimationIndex(n, k);
+    const lo2 = lo(c);
+    const hi2 = hi(c);
+    const outer = 1 / (hi2 - lo2 + 1);
+    if (lo2 - left >= 0 && hi2 + half - 1 <= n - 1) {
+      interior[k] = 1;
+      // sum_j S1[j + half] - S1[j - left], j = lo2..hi2
+      s2.set([hi2 + half + 1, lo2 + half, hi2 - left + 1, lo2 - left], k * 4);
+      s2coef[k] = outer / w;
+    } else {
+      for (let j = lo2; j <= hi2; j++) {
+        his.push(hi(j) + 1);
+        los.push(lo(j));
+        coefs.push(outer / (hi(j) - lo(j) + 1));
+      }
+    }
+    start[k + 1] = his.length;
+  }
+  return {
+    interior,
+    s2,
+    s2coef,
+    start,
+    hiIdx: Int32Array.from(his),
+    loIdx: Int32Array.from(los),
+    coef: Float64Array.from(coefs),
+  };
+}
+
+const planCache = new Map<number, ColumnPlan>();
+
+function cachedColumnPlan(n: number): ColumnPlan {
+  let p = planCache.get(n);
+  if (!p) {
+    p = columnPlan(n);
+    if (planCache.size > 64) planCache.clear();
+    planCache.set(n, p);
+  }
+  return p;
 }
 
 /**
@@ -141,24 +221,34 @@ export interface LumaSource {
  */
 export function blurDecimate(src: LumaSource): Float64Array {
   const { width, height } = src;
-  const colTaps = cachedAxisTaps(width);
+  const plan = cachedColumnPlan(width);
   const fan = cachedRowFan(height);
   const out = new Float64Array(64 * 64);
-  const line = new Float64Array(width);
+  const prefix = new Float64Array(width + 1);
+  const prefix2 = new Float64Array(width + 2);
   const rowSamples = new Float64Array(64);
-  const firsts = new Int32Array(64);
-  for (let j = 0; j < 64; j++) firsts[j] = colTaps[j].first;
+  const { interior, s2, s2coef, start, hiIdx, loIdx, coef } = plan;
+  const inv = 1 / src.scale;
   for (let y = 0; y < height; y++) {
     const s = fan.start[y];
     const e = fan.start[y + 1];
     if (s === e) continue;
-    src.row(y, line);
-    for (let j = 0; j < 64; j++) {
-      const w = colTaps[j].weights;
-      const f = firsts[j];
+    src.prefixRow(y, prefix);
+    let acc2 = 0;
+    for (let x = 0; x <= width; x++) {
+      prefix2[x] = acc2;
+      acc2 += prefix[x];
+    }
+    prefix2[width + 1] = acc2;
+    for (let k = 0; k < 64; k++) {
       let acc = 0;
-      for (let t = 0; t < w.length; t++) acc += w[t] * line[f + t];
-      rowSamples[j] = acc;
+      if (interior[k]) {
+        const q = k * 4;
+        acc = (prefix2[s2[q]] - prefix2[s2[q + 1]] - (prefix2[s2[q + 2]] - prefix2[s2[q + 3]])) * s2coef[k];
+      } else {
+        for (let t = start[k], end = start[k + 1]; t < end; t++) acc += (prefix[hiIdx[t]] - prefix[loIdx[t]]) * coef[t];
+      }
+      rowSamples[k] = acc * inv;
     }
     for (let q = s; q < e; q++) {
       const base = fan.out[q] * 64;

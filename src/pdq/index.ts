@@ -136,3 +136,12 @@ export function hashPixels(image: PixelImage, options: PdqOptions = {}): PdqResu
 }
 
 export { SQUASH_SIDE };
+
+/**
+ * Building blocks, for benchmarks and for callers that bring their own
+ * pipeline: luminance (with the optional squash), blur + decimation to 64x64,
+ * the 16x16 DCT, thresholding and hex encoding.
+ */
+export { blurDecimate, type LumaSource } from "./blur.ts";
+export { lumaSource } from "./pixels.ts";
+export { dct16, qualityWithMargin, threshold, wordsToHex } from "./dct.ts";

@@ -15,10 +15,6 @@ export interface PixelImage {
   channels: 1 | 2 | 3 | 4;
 }
 
-export const LUMA_R = 0.299;
-export const LUMA_G = 0.587;
-export const LUMA_B = 0.114;
-
 /** Side length the `squash512` mode squashes large images to. */
 export const SQUASH_SIDE = 512;
 
@@ -29,6 +25,51 @@ export function nearestIndices(n: number, size: number): Int32Array {
   return idx;
 }
 
+/** Luminance x 1000 as an integer: 299 R + 587 G + 114 B (exact). */
+export const LUMA_SCALE = 1000;
+
+function prefixRgb(data: Uint8Array | Uint8ClampedArray, base: number, width: number, step: number, into: Float64Array): void {
+  let sum = 0;
+  into[0] = 0;
+  for (let x = 0, p = base; x < width; x++, p += step) {
+    sum += 299 * data[p] + 587 * data[p + 1] + 114 * data[p + 2];
+    into[x + 1] = sum;
+  }
+}
+
+function prefixGrey(data: Uint8Array | Uint8ClampedArray, base: number, width: number, step: number, into: Float64Array): void {
+  let sum = 0;
+  into[0] = 0;
+  for (let x = 0, p = base; x < width; x++, p += step) {
+    sum += 1000 * data[p];
+    into[x + 1] = sum;
+  }
+}
+
+function prefixSampled(
+  data: Uint8Array | Uint8ClampedArray,
+  base: number,
+  offsets: Int32Array,
+  grey: boolean,
+  into: Float64Array,
+): void {
+  let sum = 0;
+  into[0] = 0;
+  const n = offsets.length;
+  if (grey) {
+    for (let x = 0; x < n; x++) {
+      sum += 1000 * data[base + offsets[x]];
+      into[x + 1] = sum;
+    }
+  } else {
+    for (let x = 0; x < n; x++) {
+      const p = base + offsets[x];
+      sum += 299 * data[p] + 587 * data[p + 1] + 114 * data[p + 2];
+      into[x + 1] = sum;
+    }
+  }
+}
+
 /**
  * A {@link LumaSource} over `image`; with `squash`, images over 512 px on a
  * side are read as if resampled to 512x512 by nearest neighbour first.
@@ -36,41 +77,24 @@ export function nearestIndices(n: number, size: number): Int32Array {
 export function lumaSource(image: PixelImage, squash: boolean): LumaSource {
   const { data, width, height, channels } = image;
   const squashed = squash && (width > SQUASH_SIDE || height > SQUASH_SIDE);
-  const outW = squashed ? SQUASH_SIDE : width;
-  const outH = squashed ? SQUASH_SIDE : height;
-  const rowOf = squashed ? nearestIndices(height, SQUASH_SIDE) : null;
-  const colOf = squashed ? nearestIndices(width, SQUASH_SIDE) : null;
-  const stride = width * channels;
   const grey = channels < 3;
+  const stride = width * channels;
+  if (squashed) {
+    const rowOf = nearestIndices(height, SQUASH_SIDE);
+    const offsets = nearestIndices(width, SQUASH_SIDE).map((x) => x * channels);
+    return {
+      width: SQUASH_SIDE,
+      height: SQUASH_SIDE,
+      scale: LUMA_SCALE,
+      prefixRow: (y, into) => prefixSampled(data, rowOf[y] * stride, offsets, grey, into),
+    };
+  }
   return {
-    width: outW,
-    height: outH,
-    row(y: number, into: Float64Array): void {
-      const base = (rowOf ? rowOf[y] : y) * stride;
-      if (colOf) {
-        for (let x = 0; x < outW; x++) {
-          const p = base + colOf[x] * channels;
-          if (grey) {
-            const g = data[p];
-            into[x] = LUMA_R * g + LUMA_G * g + LUMA_B * g;
-          } else {
-            into[x] = LUMA_R * data[p] + LUMA_G * data[p + 1] + LUMA_B * data[p + 2];
-          }
-        }
-      } else if (grey) {
-        for (let x = 0, p = base; x < outW; x++, p += channels) {
-          const g = data[p];
-          into[x] = LUMA_R * g + LUMA_G * g + LUMA_B * g;
-        }
-      } else if (channels === 3) {
-        for (let x = 0, p = base; x < outW; x++, p += 3) {
-          into[x] = LUMA_R * data[p] + LUMA_G * data[p + 1] + LUMA_B * data[p + 2];
-        }
-      } else {
-        for (let x = 0, p = base; x < outW; x++, p += 4) {
-          into[x] = LUMA_R * data[p] + LUMA_G * data[p + 1] + LUMA_B * data[p + 2];
-        }
-      }
-    },
+    width,
+    height,
+    scale: LUMA_SCALE,
+    prefixRow: grey
+      ? (y, into) => prefixGrey(data, y * stride, width, channels, into)
+      : (y, into) => prefixRgb(data, y * stride, width, channels, into),
   };
 }

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// npm run bench: hashing throughput on ../shared/bench-corpus (200 photos).
+//
+// Each measurement runs in its own child process (so peak memory is its own):
+//   floor      sharp decoding to raw RGB pixels only, same concurrency
+//   squash512  decode + PDQ squash512 (hashFile)
+//   full       decode + PDQ on the full-resolution pixels (hashFile)
+// then a single-threaded breakdown of where the time goes.
+// Usage: node bench/hash.mjs [--jobs N] [--runs N] [--corpus DIR]
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const corpus = path.resolve(opt("--corpus", path.join(root, "..", "shared", "bench-corpus")));
+const jobs = Number(opt("--jobs", os.availableParallelism()));
+const runs = Number(opt("--runs", 3));
+const files = readdirSync(corpus).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().map((f) => path.join(corpus, f));
+
+// ---- child: one measurement -------------------------------------------------
+if (args[0] === "--child") {
+  const kind = args[1];
+  const sharp = (await import("sharp")).default;
+  const { hashFile, decodeImage } = await import(path.join(root, "dist", "index.js"));
+  const work =
+    kind === "floor"
+      ? (f) => decodeImage(f, { orient: false })
+      : (f) => hashFile(f, { mode: kind, orient: false });
+  sharp.cache(false);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      while (next < files.length) await work(files[next++]);
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  process.exit(0);
+}
+
+if (args[0] === "--breakdown") {
+  const sharp = (await import("sharp")).default;
+  const pdq = await import(path.join(root, "dist", "pdq", "index.js"));
+  const { decodeImage } = await import(path.join(root, "dist", "index.js"));
+  const t = { decode: 0, squashLuma: 0, squashBlur: 0, fullLuma: 0, fullBlur: 0, dct: 0 };
+  const now = () => performance.now();
+  sharp.cache(false);
+  for (const f of files) {
+    let a = now();
+    const img = await decodeImage(f, { orient: false });
+    t.decode += now() - a;
+    for (const squash of [true, false]) {
+      const src = pdq.lumaSource(img, squash);
+      // luminance (and the squash's sampling) alone:
+      a = now();
+      const row = new Float64Array(src.width + 1);
+      for (let y = 0; y < src.height; y++) src.prefixRow(y, row);
+      const luma = now() - a;
+      a = now();
+      const block = pdq.blurDecimate(src);
+      const blur = now() - a - luma; // blurDecimate reads the rows itself
+      if (squash) {
+        t.squashLuma += luma;
+        t.squashBlur += Math.max(0, blur);
+      } else {
+        t.fullLuma += luma;
+        t.fullBlur += Math.max(0, blur);
+      }
+      a = now();
+      pdq.wordsToHex(pdq.threshold(pdq.dct16(block)));
+      pdq.qualityWithMargin(block);
+      t.dct += (now() - a) / 2;
+    }
+  }
+  const per = (ms) => (ms / files.length).toFixed(2);
+  process.stdout.write(
+    JSON.stringify(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Number(per(v))]))),
+  );
+  process.exit(0);
+}
+
+// ---- parent ------------------------------------------------------------------
+function measure(kind) {
+  const out = [];
+  for (let r = 0; r < runs; r++) {
+    const json = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", kind, "--jobs", String(jobs), "--corpus", corpus], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
+    out.push(JSON.parse(json));
+  }
+  out.sort((a, b) => a.seconds - b.seconds);
+  const med = out[Math.floor(out.length / 2)];
+  return { seconds: med.seconds, ips: files.length / med.seconds, maxRssMB: Math.max(...out.map((o) => o.maxRssMB)) };
+}
+
+console.log(`hashsafe hashing benchmark: ${files.length} images from ${corpus}`);
+console.log(`${os.cpus().length} CPUs (${os.cpus()[0].model}), node ${process.version}, --jobs ${jobs}, median of ${runs} runs\n`);
+const floor = measure("floor");
+const squash = measure("squash512");
+const full = measure("full");
+const REF = { squash512: 123, full: 36.7 }; // C++ reference, two processes (bench-corpus/README.md)
+const row = (name, m, ref) =>
+  `| ${name} | ${m.seconds.toFixed(2)} s | ${m.ips.toFixed(1)} | ${(m.ips / floor.ips).toFixed(2)}x | ${ref ? (m.ips / ref).toFixed(2) + "x" : "-"} | ${m.maxRssMB.toFixed(0)} MB |`;
+console.log("| run | wall | images/s | vs bare decode | vs C++ reference (2 procs) | peak RSS |");
+console.log("|---|---|---|---|---|---|");
+console.log(row("bare decode (floor)", floor));
+console.log(row("hash squash512", squash, REF.squash512));
+console.log(row("hash full", full, REF.full));
+
+const b = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--breakdown", "--corpus", corpus], { encoding: "utf8" }));
+console.log("\nWhere the time goes, single-threaded, ms per image (mean):");
+console.log("| stage | squash512 | full |");
+console.log("|---|---|---|");
+console.log(`| decode (sharp, to RGB) | ${b.decode} | ${b.decode} |`);
+console.log(`| squash + luminance | ${b.squashLuma} | ${b.fullLuma} |`);
+console.log(`| blur + decimate | ${b.squashBlur} | ${b.fullBlur} |`);
+console.log(`| quality + DCT + threshold | ${b.dct} | ${b.dct} |`);
+
+const targets = [
+  [`squash512 >= 123 images/s`, squash.ips >= 123],
+  [`full >= 37 images/s`, full.ips >= 37],
+  [`squash512 >= 0.8x bare decode`, squash.ips / floor.ips >= 0.8],
+  [`peak memory < 400 MB`, Math.max(squash.maxRssMB, full.maxRssMB) < 400],
+];
+console.log("\nTargets:");
+for (const [name, ok] of targets) console.log(`  ${ok ? "met    " : "NOT met"}  ${name}`);
