@@ -225,9 +225,9 @@ export class HashShareClient {
     }
   }
 
-  /** The server address as a string, without a trailing slash. */
+  /** The server address as a string, without a trailing slash: `https://host[:port][/base]`. */
   get serverUrl(): string {
-    return this.server.href.replace(/\/$/, "");
+    return this.server.origin + this.server.pathname.replace(/\/+$/, "");
   }
 
   /** Close the client's own connections. */
@@ -329,7 +329,7 @@ export class HashShareClient {
   }
 
   private url(path: string): string {
-    return `${this.server.origin}${this.server.pathname}${path}`;
+    return `${this.serverUrl}${path}`;
   }
 
   private async call<T>(spec: CallSpec<T>): Promise<T> {

@@ -1,0 +1,147 @@
+/**
+ * Support for the end-to-end tests: the real CLI (node bin/hashsafe.js) as a
+ * child process, the real server in-process on 127.0.0.1 with a SQLite file,
+ * and a record of every request the server received.
+ */
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import { createApiKey, type RunningServer, startServer, type StartOptions } from "../src/server/index.ts";
+import type { Scope } from "../src/protocol/index.ts";
+import { BIN, ROOT } from "./helpers.ts";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    const st = statSync(p);
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(p) : st.mtimeMs);
+  }
+  return newest;
+}
+
+/** Build dist/ unless it is newer than every source file (the global setup may have built it already). */
+export async function ensureBuilt(): Promise<void> {
+  const main = path.join(ROOT, "dist", "cli", "main.js");
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(path.join(ROOT, "src"))) return;
+  await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: ROOT });
+}
+
+/** A fresh temporary folder; the prefix is chosen so that it cannot occur in a request by chance. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Run `node bin/hashsafe.js ...args` with HASHSAFE_HOME = `home`, no terminal
+ * (stdin closed), CI set, and no HASHSAFE_* from the outer environment
+ * (unless given in `env`). Asynchronous: the server runs in this process.
+ */
+export function runCli(args: string[], opts: { home: string; env?: Record<string, string>; cwd?: string }): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("HASHSAFE_")) env[k] = v;
+  Object.assign(env, { CI: "1", NO_COLOR: "1", HASHSAFE_HOME: opts.home }, opts.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** One request as the server received it. */
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  at: number;
+}
+
+export interface TestServer {
+  running: RunningServer;
+  url: string;
+  db: string;
+  /** every request the server received since start (shared across restarts when passed in) */
+  requests: Recorded[];
+  close(): Promise<void>;
+}
+
+/** Start the real server on 127.0.0.1 with the SQLite file `db`, recording every request body. */
+export async function startTestServer(
+  db: string,
+  options: Omit<StartOptions, "db" | "host"> & { requests?: Recorded[] } = {},
+): Promise<TestServer> {
+  mkdirSync(path.dirname(db), { recursive: true });
+  const requests = options.requests ?? [];
+  const { requests: _r, testHooks, ...rest } = options;
+  const running = await startServer({
+    port: 0,
+    logLevel: "error",
+    ...rest,
+    host: "127.0.0.1",
+    db,
+    testHooks: {
+      ...testHooks,
+      onRequestBody(info) {
+        requests.push({ ...info, body: Buffer.from(info.body), at: Date.now() });
+        testHooks?.onRequestBody?.(info);
+      },
+    },
+  });
+  return { running, url: running.url, db, requests, close: () => running.close() };
+}
+
+/** A platform key made through the server's store API (as `hashsafe serve keys create` does). */
+export async function platformKey(server: TestServer, name: string, scopes: Scope[] = ["feed:read", "lookup", "feedback:write"]): Promise<string> {
+  return (await createApiKey(server.running.store, name, scopes)).key;
+}
+
+/** Rows of a table in the server's SQLite file, read through a separate read-only connection. */
+export function countRows(db: string, table: "cases" | "hashes" | "case_hashes"): number {
+  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return (conn.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    conn.close();
+  }
+}
+
+/** The JSON printed on stdout by a `--format json` run. */
+export function json<T = Record<string, any>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+/** A free port on 127.0.0.1 with nothing listening (a "server down" address). */
+export async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as import("node:net").AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
