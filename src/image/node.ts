@@ -7,11 +7,13 @@
  * - EXIF orientation is applied unless `orient: false`.
  * - Alpha is dropped, not composited, as the reference does; grey, palette,
  *   1-bit, 16-bit and CMYK inputs become 8-bit RGB.
- * - Embedded ICC profiles are not applied (the reference does not apply them).
+ * - Embedded ICC profiles are not applied (the reference does not apply them);
+ *   CMYK becomes RGB by the plain formula R = (1 - C)(1 - K), also without
+ *   colour management, which lands closest to the reference.
  * - The pixel limit is checked from the header, before any decoding.
  */
 import { open, readFile, stat } from "node:fs/promises";
-import sharp, { type Metadata } from "sharp";
+import sharp, { type Metadata, type SharpOptions } from "sharp";
 import { HashError } from "../pdq/errors.ts";
 import type { PixelImage } from "../pdq/pixels.ts";
 import { DEFAULT_MAX_PIXELS, megapixels } from "./limits.ts";
@@ -130,6 +132,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   }
   const orientation = meta.orientation ?? 1;
   try {
+    if (meta.space === "cmyk") return await decodeCmyk(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient }, format, orientation);
     const { data, info } = await sharp(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient })
       .removeAlpha()
       .toColourspace("srgb")
@@ -143,4 +146,27 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     if (err instanceof HashError) throw err;
     throw decodeError(err, format);
   }
+}
+
+/** CMYK pixels to RGB with R = 255 (1 - C)(1 - K) (no colour management). */
+async function decodeCmyk(
+  source: string | Buffer,
+  options: SharpOptions,
+  format: ImageFormat,
+  orientation: number,
+): Promise<DecodedImage> {
+  const { data, info } = await sharp(source, options)
+    .toColourspace("cmyk")
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) throw new HashError("BAD_PIXELS", `CMYK decode returned ${info.channels} channels, expected 4`);
+  const n = info.width * info.height;
+  const rgb = Buffer.allocUnsafe(n * 3);
+  for (let i = 0, p = 0, q = 0; i < n; i++, p += 4, q += 3) {
+    const k = 255 - data[p + 3];
+    rgb[q] = Math.floor(((255 - data[p]) * k) / 255);
+    rgb[q + 1] = Math.floor(((255 - data[p + 1]) * k) / 255);
+    rgb[q + 2] = Math.floor(((255 - data[p + 2]) * k) / 255);
+  }
+  return { data: rgb, width: info.width, height: info.height, channels: 3, format, orientation };
 }
