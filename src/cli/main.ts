@@ -13,7 +13,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === "EPIPE") process.exit(process.exitCode ?? EXIT.OK);
     throw err;
   });
-  const program = createProgram();
+  const program = await createProgram(argv);
   program.exitOverride();
   try {
     await program.parseAsync(argv);

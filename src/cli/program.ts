@@ -1,20 +1,39 @@
 /**
  * The commander program: one file per command under ./commands, registered here.
+ *
+ * Commands are loaded lazily: `hashsafe hash ...` loads only the hash command
+ * (and so never loads the HTTP client, the server or SQLite), which keeps
+ * start-up fast. `--help` and unknown commands load them all.
  */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
-import { registerHash } from "./commands/hash.ts";
-import { registerSubmit } from "./commands/submit.ts";
-import { registerStatus } from "./commands/status.ts";
-import { registerWithdraw } from "./commands/withdraw.ts";
-import { registerOutbox } from "./commands/outbox.ts";
-import { registerFeed } from "./commands/feed.ts";
-import { registerLookup } from "./commands/lookup.ts";
-import { registerServe } from "./commands/serve.ts";
 
 export { EXIT } from "./exit.ts";
 
-export function createProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Command name -> loader of the module that registers it. Add new commands here. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  hash: async () => (await import("./commands/hash.ts")).registerHash,
+  submit: async () => (await import("./commands/submit.ts")).registerSubmit,
+  status: async () => (await import("./commands/status.ts")).registerStatus,
+  withdraw: async () => (await import("./commands/withdraw.ts")).registerWithdraw,
+  outbox: async () => (await import("./commands/outbox.ts")).registerOutbox,
+  feed: async () => (await import("./commands/feed.ts")).registerFeed,
+  lookup: async () => (await import("./commands/lookup.ts")).registerLookup,
+  serve: async () => (await import("./commands/serve.ts")).registerServe,
+};
+
+/** The first argument that is not an option: the command name, if any. */
+function commandName(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith("-"));
+}
+
+/**
+ * The program with the commands `argv` needs registered (all of them when
+ * argv names none that is known, so help and "unknown command" work).
+ */
+export async function createProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("hashsafe")
     .description(
       "Protect private images by hash: PDQ hashes are computed on this machine, and only hashes ever leave it.",
@@ -22,13 +41,9 @@ export function createProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) });
-  registerHash(program);
-  registerSubmit(program);
-  registerStatus(program);
-  registerWithdraw(program);
-  registerOutbox(program);
-  registerFeed(program);
-  registerLookup(program);
-  registerServe(program);
+  const name = commandName(argv);
+  const versionOnly = !name && (argv.includes("-V") || argv.includes("--version"));
+  const wanted = versionOnly ? [] : name && name !== "help" && COMMANDS[name] ? [name] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]()))) register(program);
   return program;
 }
