@@ -76,12 +76,16 @@ export function makeClient(server: string, opts: { timeout: number; apiKey?: str
       server,
       apiKey: opts.apiKey,
       timeoutMs: opts.timeout * 1000,
-      onRetry: opts.quiet ? undefined : (e: RetryEvent) => say(`${retryReason(e.reason)}; trying again in ${formatSeconds(e.delayMs / 1000)}`),
+      onRetry: opts.quiet ? undefined : (e: RetryEvent) => say(`${retryReason(e.reason)}; trying again in ${formatDelay(e.delayMs)}`),
     });
   } catch (err) {
     if (err instanceof InsecureServerError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+function formatDelay(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : formatSeconds(ms / 1000);
 }
 
 function retryReason(reason: string): string {
