@@ -105,7 +105,8 @@ export function parseHashList(text: string, source: string): { hashes: InputHash
     const idx = hashColumn >= 0 && HEX_HASH.test(cells[hashColumn] ?? "") ? hashColumn : cells.findIndex((c) => HEX_HASH.test(c));
     if (idx < 0) {
       const lower = cells.map((c) => c.toLowerCase());
-      if (lower.includes("hash") || lower.includes("value") || lower.includes("path")) {
+      const firstLine = hashes.length === 0 && problems.length === 0 && hashColumn < 0;
+      if (firstLine && (lower.includes("hash") || lower.includes("value") || lower.includes("path"))) {
         // a CSV header: remember where the columns are
         hashColumn = lower.findIndex((c) => c === "hash" || c === "value");
         qualityColumn = lower.indexOf("quality");
