@@ -22,6 +22,16 @@ export { type DecodedImage, type DecodeOptions, decodeImage } from "./image/node
 export { DEFAULT_MAX_PIXELS } from "./image/limits.ts";
 export { type ImageFormat, sniffFormat } from "./image/sniff.ts";
 export { hammingDistance } from "./match/distance.ts";
+export {
+  bitsSet,
+  formatHash,
+  type Hash256,
+  HashFormatError,
+  hamming,
+  hashProblem,
+  parseHash,
+} from "./match/hash256.ts";
+export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHit } from "./match/mih.ts";
 export { VERSION } from "./version.ts";
 export {
   ApiError,
