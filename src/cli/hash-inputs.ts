@@ -71,6 +71,30 @@ function typeOf(hex: string): HashType {
   return hex.length === 64 ? "pdq" : "md5";
 }
 
+/** Fields of one line: CSV (RFC 4180 quotes) when it has a comma, else tab- or space-separated. */
+function splitCells(line: string): string[] {
+  if (!line.includes(",")) return line.split(line.includes("\t") ? "\t" : /\s+/).map((c) => c.trim());
+  const cells: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      cells.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  cells.push(cur.trim());
+  return cells;
+}
+
 /** The hashes of a hash list file's text. Lines without a hash are reported unless they look like a header or a comment. */
 export function parseHashList(text: string, source: string): { hashes: InputHash[]; problems: InputProblem[] } {
   const hashes: InputHash[] = [];
@@ -101,7 +125,7 @@ export function parseHashList(text: string, source: string): { hashes: InputHash
       hashes.push({ type: type as HashType, value, source: where, quality });
       continue;
     }
-    const cells = line.split(/[,\t; ]+/).map((c) => c.replace(/^"|"$/g, "").trim());
+    const cells = splitCells(line);
     const idx = hashColumn >= 0 && HEX_HASH.test(cells[hashColumn] ?? "") ? hashColumn : cells.findIndex((c) => HEX_HASH.test(c));
     if (idx < 0) {
       const lower = cells.map((c) => c.toLowerCase());
