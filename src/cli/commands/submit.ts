@@ -66,7 +66,8 @@ function reportInputs(g: GatherResult, minQuality: number): void {
 export function printCaseBanner(sub: Submission, options: { receiptFile?: string; serverFromEnv: boolean }): void {
   const accepted = sub.results.filter((r) => r.status === "accepted").length;
   const rejected = sub.results.filter((r) => r.status === "rejected");
-  const serverFlag = options.serverFromEnv && options.receiptFile ? "" : ` --server ${sub.server}`;
+  // With a receipt, status and withdraw find the server and the secret in it.
+  const serverFlag = options.receiptFile || options.serverFromEnv ? "" : ` --server ${sub.server}`;
   const secretFlag = options.receiptFile ? "" : " --secret <case secret>";
   const rule = "=".repeat(72);
   const lines = [
