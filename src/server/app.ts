@@ -46,8 +46,7 @@ import {
 import { keyDigest, requestDigest, seal, unseal } from "./idempotency.ts";
 import type { Logger } from "./logger.ts";
 import { createLogger } from "./logger.ts";
-import type { PdqIndex } from "./linear-index.ts";
-import { MatchIndex } from "./match-index.ts";
+import { MatchIndex, type PdqIndex } from "./match-index.ts";
 import { type BucketLimit, RateLimiter } from "./rate-limit.ts";
 import {
   DEFAULT_SCRYPT,

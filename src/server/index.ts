@@ -10,7 +10,6 @@ export type * from "./store.ts";
 export { createApiKey, parseScopes, KEY_NAME_PATTERN } from "./keys.ts";
 export { dataDir, defaultDbPath } from "./data-dir.ts";
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./logger.ts";
-export { LinearIndex, type PdqIndex } from "./linear-index.ts";
-export { MatchIndex } from "./match-index.ts";
+export { MatchIndex, type PdqIndex } from "./match-index.ts";
 export type { BucketLimit } from "./rate-limit.ts";
 export { DEFAULT_SCRYPT, type ScryptParams } from "./secrets.ts";

@@ -1,11 +1,21 @@
 /**
  * The server's in-memory view of the active hashes, for lookups: PDQ values in
- * a Hamming-distance index, MD5 values by equality. Kept in step with the
- * store (every committed change is applied) and rebuilt from it at start.
+ * the matching engine's multi-index hashing index (src/match/mih.ts), MD5
+ * values by equality. Kept in step with the store (every committed change is
+ * applied) and rebuilt from it at start.
  */
+import { HashIndex } from "../match/mih.ts";
 import type { HashType } from "../protocol/index.ts";
-import { LinearIndex, type PdqIndex } from "./linear-index.ts";
 import type { HashChange, Store } from "./store.ts";
+
+/** What the server needs of a PDQ index (the matching engine's `HashIndex` has it). */
+export interface PdqIndex {
+  add(hash: string, id: number): void;
+  remove(id: number): void;
+  search(hash: string, maxDistance: number): { id: number; distance: number }[];
+  /** build search structures now rather than at the first search */
+  build?(): void;
+}
 
 export interface IndexMatch {
   id: string;
@@ -17,7 +27,7 @@ export class MatchIndex {
   private readonly md5 = new Map<string, number>();
   private readonly publicIds = new Map<number, string>();
 
-  constructor(pdq: PdqIndex = new LinearIndex()) {
+  constructor(pdq: PdqIndex = new HashIndex()) {
     this.pdq = pdq;
   }
 
@@ -66,7 +76,10 @@ export class MatchIndex {
     for (;;) {
       const page = await store.activeHashes(after, pageSize);
       for (const h of page) this.add(h.rowId, h.id, h.type, h.value);
-      if (page.length < pageSize) return;
+      if (page.length < pageSize) {
+        this.pdq.build?.();
+        return;
+      }
       after = page[page.length - 1].rowId;
       await new Promise<void>((r) => setImmediate(r));
     }
