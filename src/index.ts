@@ -31,6 +31,20 @@ export {
   hashProblem,
   parseHash,
 } from "./match/hash256.ts";
+export {
+  detectFormat,
+  formatHashList,
+  formatListLine,
+  formatProblem,
+  HashListError,
+  LIST_FORMATS,
+  type ListEntry,
+  type ListFormat,
+  type ListProblem,
+  type ListResult,
+  readHashList,
+  type ReadListOptions,
+} from "./match/lists.ts";
 export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHit } from "./match/mih.ts";
 export { VERSION } from "./version.ts";
 export {
