@@ -29,6 +29,11 @@ export const DCT32 = (() => {
   return d;
 })();
 
+/** fround(coefficient * v) for v = 0..255: the reference's three products. */
+const LUT_R = Float32Array.from({ length: 256 }, (_, v) => f(CR * v));
+const LUT_G = Float32Array.from({ length: 256 }, (_, v) => f(CG * v));
+const LUT_B = Float32Array.from({ length: 256 }, (_, v) => f(CB * v));
+
 /** Luminance as the reference computes it, in 32-bit floats. */
 function luma32(image: PixelImage, squash: boolean): { luma: Float32Array; w: number; h: number } {
   const { data, width, height, channels } = image;
@@ -38,58 +43,101 @@ function luma32(image: PixelImage, squash: boolean): { luma: Float32Array; w: nu
   const rowOf = squashed ? nearestIndices(height, SQUASH_SIDE) : null;
   const colOf = squashed ? nearestIndices(width, SQUASH_SIDE) : null;
   const luma = new Float32Array(w * h);
-  const grey = channels < 3;
+  const gOff = channels < 3 ? 0 : 1;
+  const bOff = channels < 3 ? 0 : 2;
   for (let y = 0; y < h; y++) {
     const base = (rowOf ? rowOf[y] : y) * width * channels;
-    for (let x = 0; x < w; x++) {
+    for (let x = 0, o = y * w; x < w; x++, o++) {
       const p = base + (colOf ? colOf[x] : x) * channels;
-      const r = data[p];
-      const g = grey ? r : data[p + 1];
-      const b = grey ? r : data[p + 2];
-      luma[y * w + x] = f(f(f(CR * r) + f(CG * g)) + f(CB * b));
+      luma[o] = f(LUT_R[data[p]] + LUT_G[data[p + gOff]]) + LUT_B[data[p + bOff]];
     }
   }
   return { luma, w, h };
 }
 
-/** One 1-D box filter as the reference's running sum, in 32-bit floats. */
-function box1d(inp: Float32Array, out: Float32Array, start: number, n: number, stride: number, win: number): void {
+/**
+ * The reference's 1-D box filter along every row of `inp` (w x h) into `out`:
+ * a running sum in 32-bit floats, in the reference's four phases (fill, grow,
+ * slide, shrink), dividing by the current count. With `keep`, the sums still
+ * run through the whole row but only those columns are written.
+ */
+function boxRows(inp: Float32Array, out: Float32Array, w: number, h: number, win: number, keep: Uint8Array | null): void {
   const half = Math.floor((win + 2) / 2);
   const p1 = half - 1;
   const p2 = win - half + 1;
-  const p3 = n - win;
-  const p4 = half - 1;
-  let li = start;
-  let ri = start;
-  let oi = start;
-  let sum = 0;
+  const p3 = w - win;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let ri = row;
+    let li = row;
+    let oi = row;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < p1; i++) {
+      sum = f(sum + inp[ri++]);
+      count++;
+    }
+    for (let i = 0; i < p2; i++, oi++) {
+      sum = f(sum + inp[ri++]);
+      count++;
+      if (!keep || keep[oi - row]) out[oi] = sum / count;
+    }
+    for (let i = 0; i < p3; i++, oi++) {
+      sum = f(sum + inp[ri++]);
+      sum = f(sum - inp[li++]);
+      if (!keep || keep[oi - row]) out[oi] = sum / count;
+    }
+    for (let i = 0; i < p1; i++, oi++) {
+      sum = f(sum - inp[li++]);
+      count--;
+      if (!keep || keep[oi - row]) out[oi] = sum / count;
+    }
+  }
+}
+
+/**
+ * The same filter down every column listed in `cols`, computed row by row
+ * with one running sum per column: the same additions in the same order as
+ * the reference's column-at-a-time loop, reading memory in order.
+ */
+function boxCols(inp: Float32Array, out: Float32Array, w: number, h: number, win: number, cols: Int32Array): void {
+  const half = Math.floor((win + 2) / 2);
+  const p1 = half - 1;
+  const p2 = win - half + 1;
+  const p3 = h - win;
+  const n = cols.length;
+  const sums = new Float32Array(n);
+  let ri = 0;
+  let li = 0;
+  let oi = 0;
   let count = 0;
-  for (let i = 0; i < p1; i++) {
-    sum = f(sum + inp[ri]);
+  for (let i = 0; i < p1; i++, ri += w) {
+    for (let c = 0; c < n; c++) sums[c] = sums[c] + inp[ri + cols[c]];
     count++;
-    ri += stride;
   }
-  for (let i = 0; i < p2; i++) {
-    sum = f(sum + inp[ri]);
+  for (let i = 0; i < p2; i++, ri += w, oi += w) {
     count++;
-    out[oi] = sum / count;
-    ri += stride;
-    oi += stride;
+    for (let c = 0; c < n; c++) {
+      const x = cols[c];
+      const sum = (sums[c] = sums[c] + inp[ri + x]);
+      out[oi + x] = sum / count;
+    }
   }
-  for (let i = 0; i < p3; i++) {
-    sum = f(sum + inp[ri]);
-    sum = f(sum - inp[li]);
-    out[oi] = sum / count;
-    li += stride;
-    ri += stride;
-    oi += stride;
+  for (let i = 0; i < p3; i++, ri += w, li += w, oi += w) {
+    for (let c = 0; c < n; c++) {
+      const x = cols[c];
+      sums[c] = sums[c] + inp[ri + x];
+      const sum = (sums[c] = sums[c] - inp[li + x]);
+      out[oi + x] = sum / count;
+    }
   }
-  for (let i = 0; i < p4; i++) {
-    sum = f(sum - inp[li]);
+  for (let i = 0; i < p1; i++, li += w, oi += w) {
     count--;
-    out[oi] = sum / count;
-    li += stride;
-    oi += stride;
+    for (let c = 0; c < n; c++) {
+      const x = cols[c];
+      const sum = (sums[c] = sums[c] - inp[li + x]);
+      out[oi + x] = sum / count;
+    }
   }
 }
 
@@ -99,14 +147,20 @@ export function referenceBlock(image: PixelImage, squash: boolean): Float32Array
   const tmp = new Float32Array(w * h);
   const wx = Math.floor((w + 127) / 128);
   const wy = Math.floor((h + 127) / 128);
-  for (let pass = 0; pass < 2; pass++) {
-    for (let y = 0; y < h; y++) box1d(luma, tmp, y * w, w, 1, wx);
-    for (let x = 0; x < w; x++) box1d(tmp, luma, x, h, w, wy);
-  }
+  const keepCols = Int32Array.from({ length: 64 }, (_, j) => decimationIndex(w, j));
+  const keepMask = new Uint8Array(w);
+  for (const x of keepCols) keepMask[x] = 1;
+  const allCols = Int32Array.from({ length: w }, (_, x) => x);
+  // The first pass over every pixel; the second only where the 64 sampled
+  // columns need it (row sums still run through whole rows, as the reference's do).
+  boxRows(luma, tmp, w, h, wx, null);
+  boxCols(tmp, luma, w, h, wy, allCols);
+  boxRows(luma, tmp, w, h, wx, keepMask);
+  boxCols(tmp, luma, w, h, wy, keepCols);
   const block = new Float32Array(64 * 64);
   for (let i = 0; i < 64; i++) {
     const row = decimationIndex(h, i) * w;
-    for (let j = 0; j < 64; j++) block[i * 64 + j] = luma[row + decimationIndex(w, j)];
+    for (let j = 0; j < 64; j++) block[i * 64 + j] = luma[row + keepCols[j]];
   }
   return block;
 }
