@@ -1,13 +1,15 @@
 /**
  * Inputs of `submit` and `lookup`: image files and folders (hashed here),
- * hash lists (text files: hex per line, CSV with a hash column, ndjson as
- * `hash` prints it) and hashes typed on the command line. Every problem is a
+ * PDQ hash lists (read by src/match/lists.ts: hex per line, CSV with a `hash`
+ * column, ndjson as `hash` prints it) and hashes typed on the command line
+ * (PDQ, or MD5 for videos). Every problem is a
  * record with a message; the rest goes on.
  */
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { PdqMode } from "../pdq/index.ts";
 import { checkHash, type HashType } from "../protocol/index.ts";
 import { looksLikeText, sniffFormat } from "../image/sniff.ts";
+import { HashListError, type ListResult, readHashList } from "../match/lists.ts";
 import { hashEntries } from "./hashing.ts";
 import type { WalkEntry } from "./walk.ts";
 import { collectInputs } from "./walk.ts";
@@ -71,80 +73,6 @@ function typeOf(hex: string): HashType {
   return hex.length === 64 ? "pdq" : "md5";
 }
 
-/** Fields of one line: CSV (RFC 4180 quotes) when it has a comma, else tab- or space-separated. */
-function splitCells(line: string): string[] {
-  if (!line.includes(",")) return line.split(line.includes("\t") ? "\t" : /\s+/).map((c) => c.trim());
-  const cells: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      cells.push(cur.trim());
-      cur = "";
-    } else cur += ch;
-  }
-  cells.push(cur.trim());
-  return cells;
-}
-
-/** The hashes of a hash list file's text. Lines without a hash are reported unless they look like a header or a comment. */
-export function parseHashList(text: string, source: string): { hashes: InputHash[]; problems: InputProblem[] } {
-  const hashes: InputHash[] = [];
-  const problems: InputProblem[] = [];
-  const lines = text.split(/\r?\n/);
-  let qualityColumn = -1;
-  let hashColumn = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    const where = `${source}:${i + 1}`;
-    if (line === "" || line.startsWith("#")) continue;
-    if (line.startsWith("{")) {
-      let rec: Record<string, unknown>;
-      try {
-        rec = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        problems.push({ source: where, message: "not valid JSON" });
-        continue;
-      }
-      if (rec.error !== undefined && rec.hash === undefined) continue; // a file `hash` could not read
-      const value = rec.hash ?? rec.value;
-      if (typeof value !== "string") {
-        problems.push({ source: where, message: `no "hash" or "value" field` });
-        continue;
-      }
-      const type = typeof rec.type === "string" ? rec.type : typeOf(value);
-      const quality = typeof rec.quality === "number" ? rec.quality : undefined;
-      hashes.push({ type: type as HashType, value, source: where, quality });
-      continue;
-    }
-    const cells = splitCells(line);
-    const idx = hashColumn >= 0 && HEX_HASH.test(cells[hashColumn] ?? "") ? hashColumn : cells.findIndex((c) => HEX_HASH.test(c));
-    if (idx < 0) {
-      const lower = cells.map((c) => c.toLowerCase());
-      const firstLine = hashes.length === 0 && problems.length === 0 && hashColumn < 0;
-      if (firstLine && (lower.includes("hash") || lower.includes("value") || lower.includes("path"))) {
-        // a CSV header: remember where the columns are
-        hashColumn = lower.findIndex((c) => c === "hash" || c === "value");
-        qualityColumn = lower.indexOf("quality");
-        continue;
-      }
-      problems.push({ source: where, message: "no hash on this line (expected 64 hex digits for PDQ or 32 for MD5)" });
-      continue;
-    }
-    const q = qualityColumn >= 0 ? Number(cells[qualityColumn]) : NaN;
-    hashes.push({ type: typeOf(cells[idx]), value: cells[idx], source: where, quality: Number.isFinite(q) && cells[qualityColumn] !== "" ? q : undefined });
-  }
-  return { hashes, problems };
-}
-
 /** Gather, hash, check and deduplicate the hashes of `args`. */
 export async function gatherHashes(args: readonly string[], opts: GatherOptions): Promise<GatherResult> {
   const result: GatherResult = { hashes: [], lowQuality: [], problems: [], images: 0, lists: 0, repeats: 0 };
@@ -169,21 +97,20 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
     const head = await readHead(e.path);
     const isImage = head !== null && sniffFormat(head) !== null;
     if (!isImage && head !== null && (LIST_EXTENSIONS.test(e.path) || looksLikeText(head))) {
-      let text: string;
+      let list: ListResult;
       try {
-        text = await readFile(e.path, "utf8");
+        list = await readHashList(e.path, { maxErrors: 50 });
       } catch (err) {
-        result.problems.push({ source: e.path, message: `cannot read this file (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+        result.problems.push({ source: e.path, message: err instanceof HashListError ? err.message.replace(`${e.path}: `, "") : String(err) });
         continue;
       }
-      const parsed = parseHashList(text, e.path);
-      if (parsed.hashes.length === 0 && parsed.problems.length > 0) {
-        result.problems.push({ source: e.path, message: "neither an image nor a list of hashes" });
-        continue;
+      for (const p of list.problems) result.problems.push({ source: p.line > 0 ? `${e.path}:${p.line}` : e.path, message: p.message });
+      if (list.problemCount > list.problems.length) {
+        result.problems.push({ source: e.path, message: `and ${list.problemCount - list.problems.length} more bad lines` });
       }
+      if (list.count === 0) continue;
       result.lists++;
-      slots[i] = parsed.hashes;
-      result.problems.push(...parsed.problems);
+      slots[i] = list.entries.map((x) => ({ type: "pdq" as const, value: x.hash, source: `${e.path}:${x.line}`, quality: x.quality }));
       continue;
     }
     imageSlot.push(i);
