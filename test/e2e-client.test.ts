@@ -6,7 +6,7 @@
  * rest goes through, more than 500 hashes in one case, typed API errors.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ApiError, HashShareClient, InsecureServerError, isLoopbackHost, NetworkError, parseServerUrl } from "../src/client/index.ts";
@@ -188,5 +188,21 @@ describe("client safety", { timeout: 60_000 }, () => {
     const badKey = await cli(["feed", "-o", bank, "--key", "hsk_" + "Z".repeat(43)], { HASHSAFE_SERVER: server.url });
     expect(badKey.code, show(badKey)).toBe(5);
     expect(badKey.stderr).toMatch(/did not accept the API key/);
+  });
+  test("MD5 (video) hashes: sent as typed, kept in their own list by `feed`, found by lookup", async () => {
+    const md5 = randomBytes(16).toString("hex");
+    const sub = await cli(["submit", md5.toUpperCase(), "--server", server.url, "--yes", "--format", "json"]);
+    expect(sub.code, show(sub)).toBe(0);
+    expect(json(sub).hashes).toMatchObject([{ type: "md5", value: md5, status: "accepted" }]);
+    const id = json(sub).hashes[0].id;
+    const key = await platformKey(server, "md5-platform");
+    const bank = path.join(work, "md5-bank.txt");
+    const f = await cli(["feed", "-o", bank, "--server", server.url, "--key", key, "--format", "json"]);
+    expect(f.code, show(f)).toBe(0);
+    expect(json(f)).toMatchObject({ md5: 1, md5Output: `${bank}.md5` });
+    expect(readFileSync(`${bank}.md5`, "utf8")).toBe(`${md5},${id}\n`);
+    expect(readFileSync(bank, "utf8")).not.toContain(md5);
+    const look = await cli(["lookup", md5, "--server", server.url, "--key", key, "--format", "json"]);
+    expect(json(look).results[0].matches).toEqual([{ id, distance: 0 }]);
   });
 });

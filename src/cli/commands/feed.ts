@@ -1,12 +1,14 @@
 /**
  * `hashsafe feed --server URL --key KEY -o bank.txt`: pull the platform feed
- * into a local hash list, one `hex,id` line per active hash. The cursor is
+ * into a local hash list, one `hex,id` line per active PDQ hash (MD5 video
+ * hashes, if any, in FILE.md5 in the same form). The cursor is
  * kept next to the list (`bank.txt.cursor`), so the next run fetches only
  * what changed; withdrawn hashes are removed from the list. Both files are
  * rewritten atomically (list first, then cursor: a run cut in between only
  * re-applies records, which is harmless because each is a full snapshot).
  */
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../../client/files.ts";
@@ -32,9 +34,13 @@ export function cursorPath(output: string): string {
   return `${output}.cursor`;
 }
 
-/** id -> hex of a bank file (lines `hex,id`; blank lines and # comments skipped). */
-async function readBank(file: string): Promise<Map<string, string>> {
-  const bank = new Map<string, string>();
+/** MD5 (video) hashes go to their own list beside the PDQ one, so that the PDQ list stays a valid PDQ hash list. */
+export function md5Path(output: string): string {
+  return `${output}.md5`;
+}
+
+/** id -> hex of a bank file (lines `hex,id`; blank lines and # comments skipped), added to `bank`. */
+async function readBank(file: string, bank = new Map<string, string>()): Promise<Map<string, string>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -84,7 +90,7 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   const output = path.resolve(opts.output);
   const cursorFile = cursorPath(output);
   const client = makeClient(server, { timeout: opts.timeout, apiKey: key });
-  const bank = opts.restart ? new Map<string, string>() : await readBank(output);
+  const bank = opts.restart ? new Map<string, string>() : await readBank(md5Path(output), await readBank(output));
   const saved = opts.restart ? undefined : await readCursor(cursorFile);
   if (saved && saved.server !== client.serverUrl) {
     throw new UsageError(
@@ -96,8 +102,11 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   const mode = await fileMode(output);
 
   const save = async () => {
-    const lines = [...bank].map(([id, hex]) => `${hex},${id}\n`).join("");
-    await writeFileAtomic(output, lines, { mode });
+    const pdq: string[] = [];
+    const md5: string[] = [];
+    for (const [id, hex] of bank) (hex.length === 64 ? pdq : md5).push(`${hex},${id}\n`);
+    await writeFileAtomic(output, pdq.join(""), { mode });
+    if (md5.length > 0 || existsSync(md5Path(output))) await writeFileAtomic(md5Path(output), md5.join(""), { mode });
     if (cursor !== undefined) {
       const c: CursorFile = { version: 1, server: client.serverUrl, cursor, updatedAt: new Date().toISOString() };
       await writeFileAtomic(cursorFile, JSON.stringify(c) + "\n", { mode });
@@ -131,7 +140,8 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
     await client.close();
   }
   await save();
-  const summary = { output, cursorFile, active: bank.size, ...stats };
+  const md5Count = [...bank.values()].filter((h) => h.length === 32).length;
+  const summary = { output, cursorFile, active: bank.size, ...(md5Count > 0 ? { md5Output: md5Path(output), md5: md5Count } : {}), ...stats };
   if (opts.format === "json") printJson(summary);
   else if (code === 0) {
     process.stdout.write(
