@@ -290,4 +290,47 @@ describe("idempotency", () => {
       hooks.cutConnection = undefined;
     }
   });
+
+  test("a key is kept 24 hours: after that the same key is a new request", async () => {
+    let clock = Date.now();
+    const t2 = tempDir();
+    const s2 = await start(path.join(t2.dir, "clock.db"), { rateLimit: false, now: () => clock });
+    try {
+      const key = randomUUID();
+      const a = await call(s2.url, "POST", "/v1/cases", { body: { hashes: [{ type: "pdq", value: randomPdq() }], client: CLIENT }, idem: key });
+      expect(a.status).toBe(201);
+      clock += 23 * 3600_000;
+      const b = await call(s2.url, "POST", "/v1/cases", { body: { hashes: [{ type: "pdq", value: randomPdq() }], client: CLIENT }, idem: key });
+      expectProblem(b, 422, "idempotency-key-reused");
+      clock += 2 * 3600_000;
+      const c = await call(s2.url, "POST", "/v1/cases", { body: { hashes: [{ type: "pdq", value: randomPdq() }], client: CLIENT }, idem: key });
+      expect(c.status).toBe(201);
+      expect(c.json.caseId).not.toBe(a.json.caseId);
+      expect(await s2.store.purgeIdempotency(clock + 24 * 3600_000 + 1)).toBe(1);
+    } finally {
+      await s2.close();
+      t2.remove();
+    }
+  });
+});
+
+describe("feed order", () => {
+  test("new hashes of one case reach the feed in a random order, not the order they were sent in", async () => {
+    const key = await platformKey(s, ["feed:read"]);
+    const start0 = await call(s.url, "GET", "/v1/feed?limit=1000", { auth: `Bearer ${key}` });
+    let cursor = start0.json.nextCursor;
+    for (;;) {
+      const more = await call(s.url, "GET", `/v1/feed?limit=1000&cursor=${cursor}`, { auth: `Bearer ${key}` });
+      cursor = more.json.nextCursor;
+      if (!more.json.hasMore) break;
+    }
+    const values = Array.from({ length: 60 }, () => randomPdq());
+    const c = await createCase(values);
+    // the case's own status keeps the order they were sent in
+    expect((await status(c)).hashes.map((h) => h.value)).toEqual(values);
+    const page = await call(s.url, "GET", `/v1/feed?limit=1000&cursor=${cursor}`, { auth: `Bearer ${key}` });
+    const fed = page.json.records.map((r: { value: string }) => r.value);
+    expect([...fed].sort()).toEqual([...values].sort());
+    expect(fed).not.toEqual(values);
+  });
 });

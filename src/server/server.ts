@@ -68,6 +68,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     if (ownsStore) await store.close();
     throw err;
   }
+  // Slow or stalled clients cannot hold connections open for long.
+  if ("requestTimeout" in node) {
+    node.requestTimeout = 30_000;
+    node.headersTimeout = 20_000;
+  }
   const port = (node.address() as AddressInfo).port;
   const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 

@@ -2,6 +2,7 @@
  * The SQLite store (better-sqlite3): one file, WAL mode, versioned migrations;
  * `:memory:` for tests. Every write method is one IMMEDIATE transaction.
  */
+import { randomInt } from "node:crypto";
 import Database from "better-sqlite3";
 import type { CanonicalHash, HashType, Scope } from "../protocol/index.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
@@ -50,6 +51,16 @@ interface KeyRow {
   scopes: string;
   created_at: number;
   revoked_at: number | null;
+}
+
+/** 0..n-1 in a random order (Fisher-Yates with crypto randomness). */
+function shuffled(n: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
 }
 
 function keyInfo(r: KeyRow): ApiKeyInfo {
@@ -213,12 +224,17 @@ export class SqliteStore implements Store {
     return this.q.nextSeq.get()!.value;
   }
 
-  /** Store `hashes` in a case; part of a transaction. */
+  /**
+   * Store `hashes` in a case; part of a transaction. New hashes get their ids
+   * and feed sequence numbers in a random order, so the feed does not replay
+   * the order of the submitter's files.
+   */
   private putCaseHashes(caseRowId: number, caseId: string, hashes: CanonicalHash[], now: number, newHashId: () => string): CaseHashesResult {
-    const out: StoredHash[] = [];
+    const out: StoredHash[] = new Array(hashes.length);
     const changes: HashChange[] = [];
-    let position = this.q.maxPosition.get(caseRowId)?.p ?? -1;
-    for (const h of hashes) {
+    const base = (this.q.maxPosition.get(caseRowId)?.p ?? -1) + 1;
+    for (const i of shuffled(hashes.length)) {
+      const h = hashes[i];
       let row = this.q.hashByValue.get(h.type, h.value);
       if (!row) {
         let publicId = newHashId();
@@ -232,9 +248,9 @@ export class SqliteStore implements Store {
         changes.push({ rowId: row.id, id: row.public_id, type: row.type, value: row.value, active: true });
       }
       const link = this.q.caseHash.get(caseRowId, row.id);
-      if (!link) this.q.insertCaseHash.run(caseRowId, row.id, ++position, now);
+      if (!link) this.q.insertCaseHash.run(caseRowId, row.id, base + i, now);
       else if (!link.active) this.q.setCaseHashActive.run(1, now, caseRowId, row.id);
-      out.push({ rowId: row.id, id: row.public_id, type: row.type, value: row.value });
+      out[i] = { rowId: row.id, id: row.public_id, type: row.type, value: row.value };
     }
     return { caseRowId, caseId, hashes: out, changes };
   }
@@ -288,7 +304,8 @@ export class SqliteStore implements Store {
     return this.write((): WithdrawResult => {
       let targets: number[];
       if (input.hashId === null) {
-        targets = this.q.activeCaseHashes.all(input.caseRowId).map((r) => r.hash_id);
+        const active = this.q.activeCaseHashes.all(input.caseRowId);
+        targets = shuffled(active.length).map((i) => active[i].hash_id);
       } else {
         const h = this.q.hashByPublicId.get(input.hashId);
         const link = h ? this.q.caseHash.get(input.caseRowId, h.id) : undefined;
