@@ -21,6 +21,7 @@ import {
   platformKey,
   removeDir,
   runCli,
+  runCliInTerminal,
   startTestServer,
   tempDir,
   type TestServer,
@@ -204,5 +205,25 @@ describe("client safety", { timeout: 60_000 }, () => {
     expect(readFileSync(bank, "utf8")).not.toContain(md5);
     const look = await cli(["lookup", md5, "--server", server.url, "--key", key, "--format", "json"]);
     expect(json(look).results[0].matches).toEqual([{ id, distance: 0 }]);
+  });
+  test("on a terminal: submit asks before sending (no -> nothing sent), and a missing secret is asked for without echo", async () => {
+    const before = server.requests.length;
+    const no = await runCliInTerminal(["submit", path.join(pics, "tower.png"), "--server", server.url], { home, prompt: /Send them\? \[y\/N\]/, answer: "n\r" });
+    expect(no.answered, no.stdout).toBe(true);
+    expect(no.stdout).toContain(`About to send 1 hash to ${server.url}`);
+    expect(no.stdout).toMatch(/Only the hashes are sent/);
+    expect(no.stdout).toMatch(/nothing was sent/);
+    expect(no.code).toBe(1);
+    expect(server.requests.length).toBe(before);
+
+    const yes = await runCliInTerminal(["submit", path.join(pics, "tower.png"), "--server", server.url, "--no-receipt"], { home, prompt: /\[y\/N\]/, answer: "y\r" });
+    expect(yes.code, yes.stdout).toBe(0);
+    const caseId = /Case id:\s+(c_[A-Za-z0-9_-]{22})/.exec(yes.stdout)![1];
+    const secret = /Case secret:\s+([A-Za-z0-9_-]{43})/.exec(yes.stdout)![1];
+
+    const st = await runCliInTerminal(["status", caseId, "--server", server.url], { home, prompt: /Case secret for c_.*not shown/, answer: `${secret}\r` });
+    expect(st.code, st.stdout).toBe(0);
+    expect(st.stdout).toContain(`Case ${caseId}`);
+    expect(st.stdout).not.toContain(secret);
   });
 });

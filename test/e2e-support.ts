@@ -145,3 +145,34 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Run the CLI on a pseudo-terminal (util-linux `script`), answering `answer`
+ * once the output matches `prompt`: for the questions asked only on a terminal.
+ */
+export function runCliInTerminal(
+  args: string[],
+  opts: { home: string; prompt: RegExp; answer: string; env?: Record<string, string> },
+): Promise<CliResult & { answered: boolean }> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("HASHSAFE_")) env[k] = v;
+  Object.assign(env, { CI: "1", NO_COLOR: "1", HASHSAFE_HOME: opts.home }, opts.env);
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let answered = false;
+    const onData = (d: string) => {
+      out += d;
+      if (!answered && opts.prompt.test(out)) {
+        answered = true;
+        child.stdin.write(opts.answer);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", onData);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout: out, stderr: "", answered }));
+  });
+}
