@@ -50,7 +50,7 @@ import {
   WithdrawResponseSchema,
 } from "../protocol/index.ts";
 import { VERSION } from "../version.ts";
-import { ApiError, formatSeconds, InsecureServerError, NetworkError, ProtocolError } from "./errors.ts";
+import { ApiError, ClientError, formatSeconds, InsecureServerError, NetworkError, ProtocolError } from "./errors.ts";
 import { DEFAULT_RETRY, parseRetryAfter, RETRY_STATUSES, type RetryPolicy, retryDelay, sleep } from "./retry.ts";
 
 export interface HashShareClientOptions {
@@ -318,13 +318,7 @@ export class HashShareClient {
   }
 
   private bearer(): string {
-    if (!this.apiKey) {
-      throw new ApiError({
-        status: 401,
-        title: "No API key",
-        detail: "this call needs a platform API key (--key, or HASHSAFE_KEY)",
-      });
-    }
+    if (!this.apiKey) throw new ClientError("this call needs a platform API key (the apiKey option; --key or HASHSAFE_KEY on the command line)");
     return `${PLATFORM_AUTH_SCHEME} ${this.apiKey}`;
   }
 
