@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { Readable } from "node:stream";
+import fc from "fast-check";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { MAX_BODY_BYTES } from "../src/protocol/index.ts";
@@ -345,4 +346,26 @@ test("after all of it, a good request still works", async () => {
   const r = await call(s.url, "POST", "/v1/cases", { body: good() });
   expect(r.status).toBe(201);
   before = counts(db);
+});
+
+test("random JSON and random bytes to every POST route never get a 500, and nothing is half-stored", async () => {
+  const key = await platformKey(s, ["lookup", "feedback:write"]);
+  before = counts(db);
+  const routes = ["/v1/cases", `/v1/cases/${caseId}/hashes`, "/v1/lookup", "/v1/feedback"];
+  const auth = (route: string) => (route.startsWith("/v1/cases/") ? `Case ${caseSecret}` : route === "/v1/cases" ? undefined : `Bearer ${key}`);
+  const body = fc.oneof(
+    fc.json().map((j) => Buffer.from(j)),
+    fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+    fc.record({ hashes: fc.array(fc.record({ type: fc.constantFrom("pdq", "md5", "x"), value: fc.string() }), { maxLength: 3 }) }).map((o) =>
+      Buffer.from(JSON.stringify(o)),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...routes), body, async (route, raw) => {
+      const r = await call(s.url, "POST", route, { raw, auth: auth(route) });
+      expect([400, 413, 422]).toContain(r.status);
+      expectProblem(r, r.status);
+    }),
+    { numRuns: 150 },
+  );
 });

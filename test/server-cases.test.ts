@@ -334,3 +334,23 @@ describe("feed order", () => {
     expect(fed).not.toEqual(values);
   });
 });
+
+describe("test hooks", () => {
+  test("onRequestBody sees every request's raw body as received, accepted or not", async () => {
+    const seen: { method: string; path: string; body: string }[] = [];
+    hooks.onRequestBody = (info) => seen.push({ method: info.method, path: info.path, body: info.body.toString("utf8") });
+    try {
+      const good = JSON.stringify({ hashes: [{ type: "pdq", value: randomPdq() }], client: CLIENT });
+      const c = await call(s.url, "POST", "/v1/cases", { raw: good });
+      await call(s.url, "POST", "/v1/cases", { raw: "{not json" });
+      await call(s.url, "GET", `/v1/cases/${c.json.caseId}`, { auth: "Case wrong" });
+      expect(seen).toEqual([
+        { method: "POST", path: "/v1/cases", body: good },
+        { method: "POST", path: "/v1/cases", body: "{not json" },
+        { method: "GET", path: `/v1/cases/${c.json.caseId}`, body: "" },
+      ]);
+    } finally {
+      hooks.onRequestBody = undefined;
+    }
+  });
+});
