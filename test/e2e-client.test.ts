@@ -7,9 +7,21 @@
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ApiError, HashShareClient, InsecureServerError, isLoopbackHost, NetworkError, parseServerUrl } from "../src/client/index.ts";
+import {
+  ApiError,
+  DEFAULT_RETRY,
+  HashShareClient,
+  InsecureServerError,
+  isLoopbackHost,
+  NetworkError,
+  parseRetryAfter,
+  parseServerUrl,
+  retryDelay,
+} from "../src/client/index.ts";
 import { hashFile } from "../src/image/hash.ts";
 import { CreateCaseRequestSchema } from "../src/protocol/index.ts";
 import {
@@ -225,5 +237,41 @@ describe("client safety", { timeout: 60_000 }, () => {
     expect(st.code, st.stdout).toBe(0);
     expect(st.stdout).toContain(`Case ${caseId}`);
     expect(st.stdout).not.toContain(secret);
+  });
+  test("retry timing: exponential backoff with jitter, Retry-After as a floor, no wait beyond the limit", async () => {
+    expect(parseRetryAfter("3")).toBe(3000);
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(parseRetryAfter(new Date(now + 5000).toUTCString(), now)).toBe(5000);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+    const p = DEFAULT_RETRY;
+    expect([1, 2, 3].map((n) => retryDelay(p, n, undefined, () => 0))).toEqual([250, 500, 1000]);
+    expect([1, 2, 3].map((n) => retryDelay(p, n, undefined, () => 0.999999))).toEqual([500, 1000, 2000]);
+    expect(retryDelay(p, 30, undefined, () => 1)).toBe(p.maxDelayMs);
+    expect(retryDelay(p, 1, 2000, () => 0)).toBe(2000);
+    expect(retryDelay(p, 1, 2000, () => 1)).toBe(2200);
+
+    // A server asking for an hour's pause: no retry, the error at once, with the pause in it.
+    let hits = 0;
+    const busy = createServer((_req, res) => {
+      hits++;
+      res.writeHead(503, { "retry-after": "3600", "content-type": "text/html" });
+      res.end("<h1>maintenance</h1>");
+    });
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const client = new HashShareClient({ server: `http://127.0.0.1:${(busy.address() as AddressInfo).port}` });
+    try {
+      const t0 = Date.now();
+      const err = await client.health().catch((e: unknown) => e);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).status).toBe(503);
+      expect((err as ApiError).retryAfter).toBe(3600);
+      expect((err as ApiError).title).toBe("Service Unavailable");
+      expect(hits).toBe(1);
+    } finally {
+      await client.close();
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
   });
 });

@@ -241,13 +241,13 @@ export class HashShareClient {
    * `POST /v1/cases`. Pass hashes (the client info is added) or a full body;
    * pass `idempotencyKey` to redeliver a saved submission under its original key.
    */
-  createCase(body: CreateCaseRequest | { hashes: HashInput[] }, options?: CallOptions): Promise<CreateCaseResponse> {
+  async createCase(body: CreateCaseRequest | { hashes: HashInput[] }, options?: CallOptions): Promise<CreateCaseResponse> {
     const full: CreateCaseRequest = { hashes: body.hashes, client: "client" in body && body.client ? body.client : this.clientInfo };
     return this.call({ method: "POST", path: paths.cases(), body: full, schema: CreateCaseResponseSchema, options });
   }
 
   /** `POST /v1/cases/{caseId}/hashes`. */
-  addHashes(caseId: string, caseSecret: string, hashes: HashInput[], options?: CallOptions): Promise<AddHashesResponse> {
+  async addHashes(caseId: string, caseSecret: string, hashes: HashInput[], options?: CallOptions): Promise<AddHashesResponse> {
     return this.call({
       method: "POST",
       path: paths.caseHashes(caseId),
@@ -259,7 +259,7 @@ export class HashShareClient {
   }
 
   /** `GET /v1/cases/{caseId}`. */
-  getCase(caseId: string, caseSecret: string, options?: CallOptions): Promise<CaseStatusResponse> {
+  async getCase(caseId: string, caseSecret: string, options?: CallOptions): Promise<CaseStatusResponse> {
     return this.call({
       method: "GET",
       path: paths.case(caseId),
@@ -270,7 +270,7 @@ export class HashShareClient {
   }
 
   /** `DELETE /v1/cases/{caseId}`: withdraw every hash of the case. */
-  withdrawCase(caseId: string, caseSecret: string, options?: CallOptions): Promise<WithdrawResponse> {
+  async withdrawCase(caseId: string, caseSecret: string, options?: CallOptions): Promise<WithdrawResponse> {
     return this.call({
       method: "DELETE",
       path: paths.case(caseId),
@@ -281,7 +281,7 @@ export class HashShareClient {
   }
 
   /** `DELETE /v1/cases/{caseId}/hashes/{hashId}`: withdraw one hash. */
-  withdrawHash(caseId: string, caseSecret: string, hashId: string, options?: CallOptions): Promise<WithdrawResponse> {
+  async withdrawHash(caseId: string, caseSecret: string, hashId: string, options?: CallOptions): Promise<WithdrawResponse> {
     return this.call({
       method: "DELETE",
       path: paths.caseHash(caseId, hashId),
@@ -294,24 +294,24 @@ export class HashShareClient {
   // --- platforms ------------------------------------------------------------
 
   /** `GET /v1/feed`: one page of records after `cursor` (from the start when absent). */
-  feed(query: { cursor?: string; limit?: number } = {}, options?: CallOptions): Promise<FeedResponse> {
+  async feed(query: { cursor?: string; limit?: number } = {}, options?: CallOptions): Promise<FeedResponse> {
     return this.call({ method: "GET", path: paths.feed(query), auth: this.bearer(), schema: FeedResponseSchema, options });
   }
 
   /** `POST /v1/lookup`. */
-  lookup(body: LookupRequest, options?: CallOptions): Promise<LookupResponse> {
+  async lookup(body: LookupRequest, options?: CallOptions): Promise<LookupResponse> {
     return this.call({ method: "POST", path: paths.lookup(), body, auth: this.bearer(), schema: LookupResponseSchema, options });
   }
 
   /** `POST /v1/feedback`. */
-  feedback(body: FeedbackRequest, options?: CallOptions): Promise<FeedbackResponse> {
+  async feedback(body: FeedbackRequest, options?: CallOptions): Promise<FeedbackResponse> {
     return this.call({ method: "POST", path: paths.feedback(), body, auth: this.bearer(), schema: FeedbackResponseSchema, options });
   }
 
   // --- both -----------------------------------------------------------------
 
   /** `GET /v1/health/live` or `/v1/health/ready`. */
-  health(which: "live" | "ready" = "ready", options?: CallOptions): Promise<LiveResponse | ReadyResponse> {
+  async health(which: "live" | "ready" = "ready", options?: CallOptions): Promise<LiveResponse | ReadyResponse> {
     return which === "live"
       ? this.call({ method: "GET", path: paths.healthLive(), schema: LiveResponseSchema, options })
       : this.call({ method: "GET", path: paths.healthReady(), schema: ReadyResponseSchema, options });
