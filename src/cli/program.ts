@@ -22,6 +22,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   feed: async () => (await import("./commands/feed.ts")).registerFeed,
   lookup: async () => (await import("./commands/lookup.ts")).registerLookup,
   serve: async () => (await import("./commands/serve.ts")).registerServe,
+  compare: async () => (await import("./commands/compare.ts")).registerCompare,
+  match: async () => (await import("./commands/match.ts")).registerMatch,
+  index: async () => (await import("./commands/index.ts")).registerIndex,
 };
 
 /** The first argument that is not an option: the command name, if any. */

@@ -25,7 +25,7 @@
 import { crc32 } from "node:zlib";
 import { endianness } from "node:os";
 import { readFile, writeFile, rename } from "node:fs/promises";
-import { HASH_WORDS, type Hash256, HashFormatError, POP16, popcount32, toHash } from "./hash256.ts";
+import { formatHash, HASH_WORDS, type Hash256, HashFormatError, POP16, popcount32, toHash } from "./hash256.ts";
 
 export interface SearchHit {
   id: number;
@@ -130,7 +130,8 @@ export class HashIndex {
   #labelBytes: Uint8Array | null = null;
   #labelOff: Uint32Array | null = null;
   #idToRow: Map<number, number> | null = null;
-  #labelsIdentity = false;
+  /** ids[p] === p for every row (null: not known yet) */
+  #identity: boolean | null = null;
   #q16 = new Uint16Array(16);
   #q32 = new Uint32Array(this.#q16.buffer);
   #hitIds: number[] = [];
@@ -244,6 +245,34 @@ export class HashIndex {
     this.#labelBytes = null;
     this.#labelOff = null;
     this.#idToRow = null;
+    this.#identity = null;
+  }
+
+  /** The row of the first live hash held under `id` (undefined when none). */
+  #rowOf(id: number): number | undefined {
+    if (this.#identity === null) {
+      let identity = true;
+      for (let p = 0; p < this.#n; p++) {
+        if (this.#ids[p] !== p) {
+          identity = false;
+          break;
+        }
+      }
+      this.#identity = identity;
+    }
+    if (this.#identity) return id < this.#n && this.#alive[id] ? id : undefined;
+    if (!this.#idToRow) {
+      const m = new Map<number, number>();
+      for (let p = this.#n - 1; p >= 0; p--) if (this.#alive[p]) m.set(this.#ids[p], p);
+      this.#idToRow = m;
+    }
+    return this.#idToRow.get(id);
+  }
+
+  /** The (first) hash held under `id`, as hex; undefined when none. */
+  hashOf(id: number): string | undefined {
+    const row = this.#rowOf(id);
+    return row === undefined ? undefined : formatHash(this.#rows, row * HASH_WORDS);
   }
 
   /** The label stored with `id` in a loaded index file (undefined when none). */
@@ -251,16 +280,7 @@ export class HashIndex {
     const lb = this.#labelBytes;
     const lo = this.#labelOff;
     if (!lb || !lo) return undefined;
-    let row: number | undefined;
-    if (this.#labelsIdentity) row = id < this.#n && this.#alive[id] ? id : undefined;
-    else {
-      if (!this.#idToRow) {
-        const m = new Map<number, number>();
-        for (let p = this.#n - 1; p >= 0; p--) if (this.#alive[p]) m.set(this.#ids[p], p);
-        this.#idToRow = m;
-      }
-      row = this.#idToRow.get(id);
-    }
+    const row = this.#rowOf(id);
     if (row === undefined || lo[row] === lo[row + 1]) return undefined;
     return Buffer.from(lb.buffer, lb.byteOffset + lo[row], lo[row + 1] - lo[row]).toString("utf8");
   }
@@ -619,14 +639,6 @@ export class HashIndex {
       for (let p = 0; p < n; p++) if (lo[p] > lo[p + 1]) throw new IndexFileError("index file is damaged: bad labels");
       idx.#labelOff = lo;
       idx.#labelBytes = new Uint8Array(buffer, base + layout.labels, labelLen);
-      let identity = true;
-      for (let p = 0; p < n; p++) {
-        if (idx.#ids[p] !== p) {
-          identity = false;
-          break;
-        }
-      }
-      idx.#labelsIdentity = identity;
     }
     return idx;
   }

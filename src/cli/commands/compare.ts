@@ -1,0 +1,111 @@
+/**
+ * `hashsafe compare <a> <b>`: the Hamming distance between two hashes or
+ * images, and whether it is a match. Exit 0: match, 1: no match, 2: errors.
+ */
+import type { Command } from "commander";
+import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
+import { hamming, hashProblem, parseHash } from "../../match/hash256.ts";
+import { imageQuery, MATCH_EXIT, parseMode, parseThreshold, type Query, say } from "./match.ts";
+
+export interface CompareOptions {
+  threshold?: string;
+  dihedral?: boolean;
+  trimBorders?: boolean;
+  format?: string;
+  mode?: string;
+  orient: boolean;
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+export async function runCompare(a: string, b: string, opts: CompareOptions): Promise<number> {
+  let threshold: number;
+  let mode;
+  try {
+    threshold = parseThreshold(opts.threshold);
+    mode = parseMode(opts.mode);
+    if (opts.format !== undefined && opts.format !== "text" && opts.format !== "json") {
+      throw new Error(`--format must be text or json, not "${opts.format}"`);
+    }
+  } catch (err) {
+    say(`${(err as Error).message}\n(run with --help for usage)`);
+    return MATCH_EXIT.ERROR;
+  }
+  const robust = Boolean(opts.dihedral || opts.trimBorders);
+  const side = async (x: string): Promise<Query | string> => {
+    if (HEX64.test(x)) {
+      const problem = hashProblem(x);
+      if (problem) return `${x}: ${problem}`;
+      return { source: x.toLowerCase(), kind: "hash", variants: [{ hash: x.toLowerCase(), transform: "original" }] };
+    }
+    try {
+      return await imageQuery(x, x, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels: DEFAULT_MAX_PIXELS });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return /^[0-9a-fA-F]+$/.test(x) ? `${x}: not a PDQ hash (${x.length} hex digits, a PDQ hash has 64) and not a file` : `${x}: ${msg}`;
+    }
+  };
+  const [qa, qb] = await Promise.all([side(a), side(b)]);
+  let failed = false;
+  for (const q of [qa, qb]) {
+    if (typeof q === "string") {
+      say(q);
+      failed = true;
+    }
+  }
+  if (failed) return MATCH_EXIT.ERROR;
+  let left = qa as Query;
+  let right = qb as Query;
+  if (robust) {
+    if (left.kind === "hash" && right.kind === "hash") {
+      say("--dihedral and --trim-borders need an image on at least one side (a hash cannot be rotated)");
+      return MATCH_EXIT.ERROR;
+    }
+    // The variants of one image against the plain hash of the other side.
+    if (left.kind !== "image") [left, right] = [right, left];
+  }
+  const target = parseHash(right.variants[0].hash);
+  let best = { distance: Infinity, transform: "original", hash: left.variants[0].hash };
+  for (const v of robust ? left.variants : left.variants.slice(0, 1)) {
+    const d = hamming(parseHash(v.hash), target);
+    if (d < best.distance) best = { distance: d, transform: v.transform, hash: v.hash };
+  }
+  const match = best.distance <= threshold;
+  const quality = { a: (qa as Query).quality, b: (qb as Query).quality };
+  if (opts.format === "json") {
+    const rec: Record<string, unknown> = {
+      a: { input: a, hash: (qa as Query).variants[0].hash, quality: quality.a },
+      b: { input: b, hash: (qb as Query).variants[0].hash, quality: quality.b },
+      distance: best.distance,
+      threshold,
+      match,
+    };
+    if (robust) rec.transform = best.transform;
+    process.stdout.write(JSON.stringify(rec, null, 2) + "\n");
+  } else {
+    let line = `distance ${best.distance}: ${match ? "match" : "no match"} (threshold ${threshold})`;
+    if (robust) line += best.transform === "original" ? ", as is" : `, after ${best.transform} of ${left.source}`;
+    process.stdout.write(line + "\n");
+  }
+  for (const [name, q] of [[a, quality.a], [b, quality.b]] as const) {
+    if (q !== undefined && q < 50) say(`warning: ${name}: quality ${q} is under 50; this hash is weak and may not match copies`);
+  }
+  return match ? MATCH_EXIT.MATCH : MATCH_EXIT.NO_MATCH;
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command("compare")
+    .description("distance between two images or hashes, and whether they match (exit 0: match, 1: no match, 2: errors)")
+    .argument("<a>", "an image file or a 64-hex-digit PDQ hash")
+    .argument("<b>", "an image file or a 64-hex-digit PDQ hash")
+    .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
+    .option("--dihedral", "also try the 7 rotations and mirrors of the image and give the best")
+    .option("--trim-borders", "also try the image with uniform borders cut off")
+    .option("--format <format>", "text (default) or json")
+    .option("--mode <mode>", "full (default) or squash512: how images are hashed")
+    .option("--no-orient", "ignore EXIF orientation")
+    .action(async (a: string, b: string, opts: CompareOptions) => {
+      process.exitCode = await runCompare(a, b, opts);
+    });
+}

@@ -1,0 +1,326 @@
+/**
+ * `hashsafe match <inputs...> --against <bank>`: check images, folders and
+ * hash lists against a bank (hash lists or an index file), like grep: exit 0
+ * when something matched, 1 when nothing did, 2 on errors.
+ */
+import { open } from "node:fs/promises";
+import { type Command, Option } from "commander";
+import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
+import { decodeImage } from "../../image/node.ts";
+import { looksLikeText, sniffFormat } from "../../image/sniff.ts";
+import { type Bank, loadBank } from "../../match/bank.ts";
+import { hashProblem } from "../../match/hash256.ts";
+import { formatProblem, HashListError, readHashList } from "../../match/lists.ts";
+import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from "../../match/robust.ts";
+import type { PdqMode } from "../../pdq/index.ts";
+import { defaultJobs } from "../hashing.ts";
+import { defaultFormat, type OutputFormat, RecordWriter, Sink } from "../output.ts";
+import { collectInputs } from "../walk.ts";
+
+/** grep-like statuses of compare and match. */
+export const MATCH_EXIT = { MATCH: 0, NO_MATCH: 1, ERROR: 2 } as const;
+
+export interface MatchRecord extends Record<string, unknown> {
+  query: string;
+  match: string;
+  distance: number;
+  metadata: string | null;
+  transform: string;
+}
+
+export interface QueryOptions {
+  dihedral?: boolean;
+  trimBorders?: boolean;
+  mode: PdqMode;
+  orient: boolean;
+  maxPixels: number;
+}
+
+/** One thing to look up: an image (with its variants) or a hash from a list or the command line. */
+export interface Query {
+  source: string;
+  kind: "image" | "hash";
+  quality?: number;
+  variants: QueryVariant[];
+}
+
+export function say(line: string): void {
+  process.stderr.write(`hashsafe: ${line}\n`);
+}
+
+/** A problem with how the command was called: message, and exit status 2 (1 means "no match" here). */
+export class MatchUsageError extends Error {}
+
+export function parseThreshold(v: string | undefined, dflt = 31): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw new MatchUsageError(`--threshold must be a whole number 0..256, not "${v}"`);
+  return n;
+}
+
+export function parseQuality(v: string | undefined, dflt = 50): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new MatchUsageError(`--min-quality must be 0..100, not "${v}"`);
+  return n;
+}
+
+export function parseMode(v: string | undefined): PdqMode {
+  if (v === undefined || v === "full" || v === "squash512") return (v ?? "full") as PdqMode;
+  throw new MatchUsageError(`--mode must be full or squash512, not "${v}"`);
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+async function readHead(file: string): Promise<Uint8Array | null> {
+  try {
+    const fh = await open(file, "r");
+    try {
+      const buf = new Uint8Array(64);
+      const { bytesRead } = await fh.read(buf, 0, 64, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** Decode an image and make its query variants; throws HashError. */
+export async function imageQuery(path: string | Uint8Array, source: string, opts: QueryOptions): Promise<Query> {
+  const img = await decodeImage(path, { orient: opts.orient, maxPixels: opts.maxPixels });
+  const q = queryVariants(img, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode: opts.mode });
+  return { source, kind: "image", quality: q.quality, variants: q.variants };
+}
+
+/** Run fn over items, `jobs` at a time, handing results to emit in input order. */
+async function orderedPool<T, R>(items: readonly T[], jobs: number, fn: (t: T) => Promise<R>, emit: (r: R) => Promise<void>): Promise<void> {
+  const done: (R | undefined)[] = new Array(items.length);
+  const ready: boolean[] = new Array(items.length).fill(false);
+  let next = 0;
+  let emitted = 0;
+  let chain = Promise.resolve();
+  const flush = async () => {
+    while (emitted < items.length && ready[emitted]) {
+      const r = done[emitted] as R;
+      done[emitted] = undefined;
+      emitted++;
+      await emit(r);
+    }
+  };
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      done[i] = await fn(items[i]);
+      ready[i] = true;
+      chain = chain.then(flush);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  await chain;
+}
+
+export interface MatchOptions {
+  against?: string;
+  threshold?: string;
+  dihedral?: boolean;
+  trimBorders?: boolean;
+  minQuality?: string;
+  format?: string;
+  mode?: string;
+  orient: boolean;
+  strict?: boolean;
+  maxPixels?: string;
+  jobs?: string;
+  output?: string;
+}
+
+export async function runMatch(inputs: string[], opts: MatchOptions): Promise<number> {
+  let threshold: number;
+  let minQuality: number;
+  let mode: PdqMode;
+  let format: OutputFormat | undefined;
+  let jobs = defaultJobs();
+  let maxPixels = DEFAULT_MAX_PIXELS;
+  try {
+    if (!opts.against) throw new MatchUsageError("--against <list|bank.idx> is required: the hashes to match against");
+    threshold = parseThreshold(opts.threshold);
+    minQuality = parseQuality(opts.minQuality);
+    mode = parseMode(opts.mode);
+    if (opts.format !== undefined) {
+      if (!["text", "ndjson", "csv"].includes(opts.format)) throw new MatchUsageError(`--format must be text, ndjson or csv, not "${opts.format}"`);
+      format = opts.format as OutputFormat;
+    }
+    if (opts.jobs !== undefined) {
+      jobs = Number(opts.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new MatchUsageError(`--jobs must be a positive whole number, not "${opts.jobs}"`);
+    }
+    if (opts.maxPixels !== undefined) {
+      maxPixels = Number(opts.maxPixels);
+      if (!Number.isInteger(maxPixels) || maxPixels < 1) throw new MatchUsageError(`--max-pixels must be a positive whole number, not "${opts.maxPixels}"`);
+    }
+  } catch (err) {
+    say(`${(err as Error).message}\n(run with --help for usage)`);
+    return MATCH_EXIT.ERROR;
+  }
+
+  let errors = 0;
+  let bank: Bank;
+  try {
+    bank = await loadBank([opts.against!], { strict: opts.strict });
+  } catch (err) {
+    say(err instanceof Error ? err.message : String(err));
+    return MATCH_EXIT.ERROR;
+  }
+  for (const p of bank.problems) say(`${formatProblem(p)} (bank: line skipped)`);
+  if (bank.problemCount > bank.problems.length) say(`${opts.against}: and ${bank.problemCount - bank.problems.length} more bad lines (bank)`);
+  errors += bank.problemCount;
+  if (bank.index.size === 0) {
+    say(`${opts.against}: the bank has no usable hashes`);
+    return MATCH_EXIT.ERROR;
+  }
+
+  const sink = new Sink(opts.output);
+  const fmt = format ?? defaultFormat(sink.isTerminal);
+  const writer = new RecordWriter<MatchRecord>(sink, fmt, ["query", "match", "distance", "metadata", "transform"], (r) =>
+    [r.query, r.match, `d=${r.distance}`, r.transform, r.metadata ?? ""].filter((x) => x !== "").join("  "),
+  );
+  const qopts: QueryOptions = { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels };
+  let queries = 0;
+  let matchedQueries = 0;
+  let matches = 0;
+  let weak = 0;
+  let listQueriesWithOptions = false;
+
+  const lookup = async (q: Query) => {
+    if (q.quality !== undefined && q.quality < minQuality) {
+      weak++;
+      say(`warning: ${q.source}: quality ${q.quality} is under ${minQuality}: skipped (a hash this weak matches unreliably; lower --min-quality to use it)`);
+      return;
+    }
+    queries++;
+    const hits: RobustHit[] = searchVariants(bank.index, q.variants, threshold);
+    if (hits.length) matchedQueries++;
+    for (const h of hits) {
+      matches++;
+      await writer.write({ query: q.source, match: bank.hash(h.id), distance: h.distance, metadata: bank.label(h.id) ?? null, transform: h.transform });
+    }
+  };
+
+  try {
+    // Hashes typed on the command line, then files and folders.
+    const paths: string[] = [];
+    for (const a of inputs) {
+      if (HEX64.test(a)) {
+        const problem = hashProblem(a);
+        if (problem) {
+          say(`${a}: ${problem}`);
+          errors++;
+        } else await lookup({ source: a.toLowerCase(), kind: "hash", variants: [{ hash: a.toLowerCase(), transform: "original" }] });
+      } else paths.push(a);
+    }
+    const entries = await collectInputs(paths);
+    // Consecutive images are decoded in parallel; lists are read in place.
+    let batch: string[] = [];
+    const flushImages = async () => {
+      const files = batch;
+      batch = [];
+      await orderedPool(
+        files,
+        jobs,
+        async (f): Promise<{ path: string; query?: Query; error?: string }> => {
+          try {
+            return { path: f, query: await imageQuery(f, f, qopts) };
+          } catch (err) {
+            return { path: f, error: err instanceof Error ? err.message : String(err) };
+          }
+        },
+        async (r) => {
+          if (r.query) await lookup(r.query);
+          else {
+            errors++;
+            say(`${r.path}: ${r.error}`);
+          }
+        },
+      );
+    };
+    for (const e of entries) {
+      if (e.error) {
+        await flushImages();
+        errors++;
+        say(`${e.path}: ${e.error.message}`);
+        continue;
+      }
+      const head = await readHead(e.path);
+      const isImage = head !== null && sniffFormat(head) !== null;
+      if (isImage || head === null || head.length === 0 || !looksLikeText(head)) {
+        batch.push(e.path);
+        continue;
+      }
+      await flushImages();
+      // A hash list: every good line is a query.
+      let list;
+      try {
+        list = await readHashList(e.path, { strict: opts.strict });
+      } catch (err) {
+        errors++;
+        say(err instanceof HashListError ? err.message : `${e.path}: ${String(err)}`);
+        continue;
+      }
+      for (const p of list.problems) say(formatProblem(p));
+      if (list.problemCount > list.problems.length) say(`${e.path}: and ${list.problemCount - list.problems.length} more bad lines`);
+      errors += list.problemCount;
+      if ((opts.dihedral || opts.trimBorders) && list.count > 0) listQueriesWithOptions = true;
+      for (const x of list.entries) {
+        await lookup({
+          source: x.metadata ?? `${e.path}:${x.line}`,
+          kind: "hash",
+          quality: x.quality,
+          variants: [{ hash: x.hash, transform: "original" }],
+        });
+      }
+    }
+    await flushImages();
+  } finally {
+    await writer.end();
+  }
+
+  if (listQueriesWithOptions) {
+    say("note: hashes from lists are matched as given; --dihedral and --trim-borders need the images themselves");
+  }
+  if (queries + weak === 0 && errors === 0) {
+    say("no queries: no images or hashes in the given inputs");
+    return MATCH_EXIT.ERROR;
+  }
+  if (fmt === "text" || errors > 0) {
+    const parts = [`${matchedQueries} of ${queries} quer${queries === 1 ? "y" : "ies"} matched (${matches} match${matches === 1 ? "" : "es"} at distance <= ${threshold})`];
+    if (weak) parts.push(`${weak} skipped for low quality`);
+    if (errors) parts.push(`${errors} error${errors === 1 ? "" : "s"} (see above)`);
+    say(parts.join(", "));
+  }
+  if (errors > 0) return MATCH_EXIT.ERROR;
+  return matches > 0 ? MATCH_EXIT.MATCH : MATCH_EXIT.NO_MATCH;
+}
+
+export function registerMatch(program: Command): void {
+  program
+    .command("match")
+    .description("check images, folders or hash lists against a bank of hashes (exit 0: match, 1: none, 2: errors)")
+    .argument("<inputs...>", "image files, folders (walked recursively), hash lists, or hashes")
+    .option("--against <bank>", "the bank: a hash list (hex lines, CSV with a hash column, ndjson) or an index file from `index build`")
+    .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
+    .option("--dihedral", "also match the 7 rotations and mirrors of each image")
+    .option("--trim-borders", "also match each image with uniform borders (letterbox, pillarbox, frames) cut off")
+    .option("--min-quality <n>", "skip query images and hashes under this PDQ quality, with a warning (default 50)")
+    .addOption(new Option("--format <format>", "text, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
+    .option("--mode <mode>", "full (default) or squash512: how images are hashed")
+    .option("--no-orient", "ignore EXIF orientation")
+    .option("--strict", "a bad line in a hash list is an error for the whole list")
+    .option("--max-pixels <n>", "refuse images with more pixels than this")
+    .option("--jobs <n>", "images decoded at once")
+    .option("-o, --output <file>", "write the records to a file instead of standard output")
+    .action(async (inputs: string[], opts: MatchOptions) => {
+      process.exitCode = await runMatch(inputs, opts);
+    });
+}
