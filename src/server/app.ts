@@ -303,6 +303,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
           incoming.off("data", onData);
           incoming.off("end", onEnd);
           incoming.off("error", onError);
+          incoming.off("close", onClose);
         };
         const onData = (chunk: Buffer) => {
           size += chunk.length;
@@ -316,13 +317,16 @@ export function createServer(options: ServerOptions): HashsafeServer {
           done();
           resolve(Buffer.concat(chunks, size));
         };
-        const onError = (err: Error) => {
+        const onError = () => {
           done();
-          reject(err);
+          reject(new ApiError("invalid_body", "the request body ended early (the connection failed)"));
         };
+        // the client went away before the body ended
+        const onClose = () => onError();
         incoming.on("data", onData);
         incoming.on("end", onEnd);
         incoming.on("error", onError);
+        incoming.on("close", onClose);
       });
     }
     // Not on Node's http server (e.g. app.request in a test): read the web stream.

@@ -233,6 +233,11 @@ export class SqliteStore implements Store {
     const out: StoredHash[] = new Array(hashes.length);
     const changes: HashChange[] = [];
     const base = (this.q.maxPosition.get(caseRowId)?.p ?? -1) + 1;
+    // a value sent twice takes the position of its first occurrence
+    const first = new Map<string, number>();
+    hashes.forEach((h, i) => {
+      if (!first.has(`${h.type}:${h.value}`)) first.set(`${h.type}:${h.value}`, i);
+    });
     for (const i of shuffled(hashes.length)) {
       const h = hashes[i];
       let row = this.q.hashByValue.get(h.type, h.value);
@@ -248,7 +253,7 @@ export class SqliteStore implements Store {
         changes.push({ rowId: row.id, id: row.public_id, type: row.type, value: row.value, active: true });
       }
       const link = this.q.caseHash.get(caseRowId, row.id);
-      if (!link) this.q.insertCaseHash.run(caseRowId, row.id, base + i, now);
+      if (!link) this.q.insertCaseHash.run(caseRowId, row.id, base + first.get(`${h.type}:${h.value}`)!, now);
       else if (!link.active) this.q.setCaseHashActive.run(1, now, caseRowId, row.id);
       out[i] = { rowId: row.id, id: row.public_id, type: row.type, value: row.value };
     }
