@@ -172,6 +172,29 @@ describe("a hash held by two cases", () => {
   });
 });
 
+describe("concurrency", () => {
+  test("twenty cases sent at once with the same hash: twenty cases, one feed record, no error", async () => {
+    const key = await platformKey(s, ["feed:read", "lookup"]);
+    const shared = randomPdq();
+    const n = counts(db);
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call(s.url, "POST", "/v1/cases", { body: { hashes: [{ type: "pdq", value: shared }, { type: "pdq", value: randomPdq() }], client: CLIENT } }),
+      ),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(201));
+    const ids = new Set(replies.map((r) => r.json.hashes[0].id));
+    expect(ids.size).toBe(1);
+    expect(new Set(replies.map((r) => r.json.caseId)).size).toBe(20);
+    const after = counts(db);
+    expect(after.cases - n.cases).toBe(20);
+    expect(after.hashes - n.hashes).toBe(21);
+    expect(after.case_hashes - n.case_hashes).toBe(40);
+    const l = await call(s.url, "POST", "/v1/lookup", { body: { queries: [{ type: "pdq", value: shared }], maxDistance: 0 }, auth: `Bearer ${key}` });
+    expect(l.json.results[0].matches).toEqual([{ id: [...ids][0], distance: 0 }]);
+  });
+});
+
 describe("feedback", () => {
   test("shows in the case's status; one verdict per platform, the later replaces the earlier", async () => {
     const c = await createCase([randomPdq(), randomPdq()]);

@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -114,6 +115,19 @@ describe("rate limits", () => {
       expect(r.headers["retry-after"]).toBe("2");
       // health stays open for load balancers
       expect((await call(s.url, "GET", "/v1/health/ready")).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("behind a proxy (--trust-proxy), the address is the last X-Forwarded-For entry", async () => {
+    const s = await start(dbPath("rate-proxy"), { trustProxy: true, rateLimit: { address: { burst: 1, perSecond: 0.1 }, case: false } });
+    try {
+      const key = await platformKey(s, ["feed:read"]);
+      const as = (xff: string) => call(s.url, "GET", "/v1/feed", { auth: `Bearer ${key}`, headers: { "x-forwarded-for": xff } });
+      expect((await as("203.0.113.9, 198.51.100.1")).status).toBe(200);
+      expectProblem(await as("203.0.113.77, 198.51.100.1"), 429, "rate-limited"); // same last hop: same client
+      expect((await as("198.51.100.2")).status).toBe(200); // another client
     } finally {
       await s.close();
     }
@@ -259,6 +273,38 @@ describe("the serve command", () => {
     } finally {
       await s.close();
     }
+  });
+
+  test("hashsafe serve --tls-cert/--tls-key serves HTTPS", async () => {
+    const cert = path.join(t.dir, "cert.pem");
+    const keyFile = path.join(t.dir, "key.pem");
+    writeFileSync(cert, CERT);
+    writeFileSync(keyFile, KEY);
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--port", "0", "--db", dbPath("serve-tls"), "--tls-cert", cert, "--tls-key", keyFile, "--format", "json"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const agent = new Agent({ connect: { ca: CERT } });
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once("line", resolve);
+        child.once("exit", () => reject(new Error("serve exited")));
+      });
+      const { url } = JSON.parse(first);
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const r = await request(`${url}/v1/health/ready`, { dispatcher: agent });
+      expect(r.statusCode).toBe(200);
+      await r.body.dump();
+    } finally {
+      await agent.close();
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+    const half = await run(["serve", "--tls-cert", cert, "--db", dbPath("serve-tls")]);
+    expect(half.code).toBe(1);
+    expect(half.stderr).toMatch(/--tls-cert and --tls-key go together/);
   });
 
   test("hashsafe serve prints its URL, serves, and stops cleanly on SIGTERM", async () => {
