@@ -12,7 +12,10 @@
  * - Every change of a hash's overall status (a new hash, active -> withdrawn,
  *   withdrawn -> active) gives it a new feed sequence number, larger than every
  *   earlier one, and is reported in `changes` so that the match index can
- *   follow.
+ *   follow. Sequence numbers must become visible in order: a reader must never
+ *   see N+1 committed while N is still pending, or a feed cursor would skip N
+ *   (SQLite has one writer at a time; a PostgreSQL store must serialise the
+ *   counter, e.g. by locking its row until commit).
  * - Times are milliseconds since the epoch; hashes are canonical (see protocol).
  */
 import type { CanonicalHash, CaseStatus, ClientInfo, FeedbackCounts, HashType, Scope, Verdict } from "../protocol/index.ts";
