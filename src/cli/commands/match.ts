@@ -15,7 +15,7 @@ import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from
 import type { PdqMode } from "../../pdq/index.ts";
 import { defaultJobs } from "../hashing.ts";
 import { defaultFormat, type OutputFormat, RecordWriter, Sink } from "../output.ts";
-import { collectInputs } from "../walk.ts";
+import { collectInputs, type WalkEntry } from "../walk.ts";
 
 /** grep-like statuses of compare and match. */
 export const MATCH_EXIT = { MATCH: 0, NO_MATCH: 1, ERROR: 2 } as const;
@@ -209,18 +209,12 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   };
 
   try {
-    // Hashes typed on the command line, then files and folders.
-    const paths: string[] = [];
+    // Inputs in order: hashes typed on the command line, files and folders.
+    const entries: WalkEntry[] = [];
     for (const a of inputs) {
-      if (HEX64.test(a)) {
-        const problem = hashProblem(a);
-        if (problem) {
-          say(`${a}: ${problem}`);
-          errors++;
-        } else await lookup({ source: a.toLowerCase(), kind: "hash", variants: [{ hash: a.toLowerCase(), transform: "original" }] });
-      } else paths.push(a);
+      if (HEX64.test(a)) entries.push({ path: a, hash: a.toLowerCase() } as WalkEntry & { hash: string });
+      else entries.push(...(await collectInputs([a])));
     }
-    const entries = await collectInputs(paths);
     // Consecutive images are decoded in parallel; lists are read in place.
     let batch: string[] = [];
     const flushImages = async () => {
@@ -246,6 +240,16 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
       );
     };
     for (const e of entries) {
+      const typed = (e as { hash?: string }).hash;
+      if (typed !== undefined) {
+        await flushImages();
+        const problem = hashProblem(typed);
+        if (problem) {
+          errors++;
+          say(`${typed}: ${problem}`);
+        } else await lookup({ source: typed, kind: "hash", variants: [{ hash: typed, transform: "original" }] });
+        continue;
+      }
       if (e.error) {
         await flushImages();
         errors++;
