@@ -7,10 +7,16 @@
 //
 // Needs the build: `npm run build` first (it imports ../dist/index.js).
 // Options: --sizes 10000,100000,1000000  --queries 1000  --seed 41
+//
+// `npm run bench:match -- --robust` instead measures robust matching: recall
+// at distance 31 of transformed copies of the reference images (made here
+// with sharp, in a temporary folder) with and without --dihedral and
+// --trim-borders, and false matches among unrelated pictures.
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { HashIndex } from "../dist/index.js";
+import { fileURLToPath } from "node:url";
+import { decodeImage, HashIndex, hashPixels, queryVariants, searchVariants } from "../dist/index.js";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -79,6 +85,112 @@ function runQueries(index, queries, nq, linear) {
   }
   const s = (performance.now() - t) / 1000;
   return { qps: nq / s, matches, seconds: s };
+}
+
+if (args.includes("--robust")) {
+  await robust();
+  process.exit(0);
+}
+
+async function robust() {
+  const sharp = (await import("sharp")).default;
+  const REFIMG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "shared", "pdq-reference", "images");
+  // Distinct pictures of the reference set (quality >= 50; one file per picture).
+  const BASES = ["original.jpg", "c.png", "exif-rotn-1.jpg", "pen-and-coaster.png", "q0122.jpg", "q0291.jpg", "q0746.jpg", "q1050.jpg", "q2821.jpg"];
+  const caption = (w, h, text) =>
+    Buffer.from(`<svg width="${w}" height="${h}"><rect width="100%" height="100%" fill="white"/><text x="50%" y="65%" font-size="${Math.round(h * 0.5)}" text-anchor="middle" font-family="sans-serif" fill="black">${text}</text></svg>`);
+  const border = (t, b, l, r, background) => async (s, m) =>
+    s.extend({ top: Math.round(m.height * t), bottom: Math.round(m.height * b), left: Math.round(m.width * l), right: Math.round(m.width * r), background });
+  // [group, name, sharp pipeline]
+  const T = [
+    ["rotation / mirror", "rotate 90", async (s) => s.rotate(90)],
+    ["rotation / mirror", "rotate 180", async (s) => s.rotate(180)],
+    ["rotation / mirror", "rotate 270", async (s) => s.rotate(270)],
+    ["rotation / mirror", "mirror left-right", async (s) => s.flop()],
+    ["rotation / mirror", "mirror top-bottom", async (s) => s.flip()],
+    ["rotation / mirror", "transpose", async (s) => s.rotate(90).flop()],
+    ["border", "black letterbox 12%", border(0.12, 0.12, 0, 0, "#000")],
+    ["border", "black letterbox 25%", border(0.25, 0.25, 0, 0, "#000")],
+    ["border", "white pillarbox 15%", border(0, 0, 0.15, 0.15, "#fff")],
+    ["border", "grey frame 5%", border(0.05, 0.05, 0.05, 0.05, "#777")],
+    ["border", "red frame 10%", border(0.1, 0.1, 0.1, 0.1, "#c8102e")],
+    ["border", "white bar at the bottom 20%", border(0, 0.2, 0, 0, "#fff")],
+    ["border + rotation", "letterbox 15% + rotate 90", async (s, m) => sharp(await (await border(0.15, 0.15, 0, 0, "#000")(s, m)).png().toBuffer()).rotate(90)],
+    ["border + rotation", "frame 8% + mirror", async (s, m) => sharp(await (await border(0.08, 0.08, 0.08, 0.08, "#fff")(s, m)).png().toBuffer()).flop()],
+    ["caption", "caption bar (text) 15%", async (s, m) => {
+      const h = Math.round(m.height * 0.15);
+      const ext = await s.extend({ bottom: h, background: "#fff" }).png().toBuffer();
+      return sharp(ext).composite([{ input: caption(m.width, h, "lol look at this"), top: m.height, left: 0 }]);
+    }],
+    ["caption", "caption over the picture", async (s, m) => {
+      const h = Math.round(m.height * 0.12);
+      return s.composite([{ input: caption(m.width, h, "SHARE THIS"), top: m.height - h, left: 0 }]);
+    }],
+    ["recompression / resize", "JPEG quality 20", async (s) => s.jpeg({ quality: 20 })],
+    ["recompression / resize", "resize 50%", async (s, m) => s.resize(Math.round(m.width / 2))],
+    ["recompression / resize", "resize 25% + JPEG 50", async (s, m) => s.resize(Math.round(m.width / 4)).jpeg({ quality: 50 })],
+  ];
+  const CONFIGS = [
+    ["plain", {}],
+    ["--dihedral", { dihedral: true }],
+    ["--trim-borders", { trimBorders: true }],
+    ["both", { dihedral: true, trimBorders: true }],
+  ];
+  const dir = await mkdtemp(path.join(tmpdir(), "hashsafe-robust-"));
+  const t0 = performance.now();
+  try {
+    const bank = new HashIndex();
+    const meta = [];
+    for (let i = 0; i < BASES.length; i++) {
+      const img = await decodeImage(path.join(REFIMG, BASES[i]));
+      bank.add(hashPixels(img).hash, i);
+      meta.push({ width: img.width, height: img.height });
+    }
+    const groups = new Map(); // group -> config -> [found, total]
+    const falses = CONFIGS.map(() => 0);
+    let pairs = 0;
+    const perTransform = [];
+    for (const [group, name, make] of T) {
+      const found = CONFIGS.map(() => 0);
+      for (let i = 0; i < BASES.length; i++) {
+        // Work on an upright, EXIF-free copy so every transform starts from the displayed picture.
+        const upright = await sharp(path.join(REFIMG, BASES[i])).rotate().png().toBuffer();
+        const s = await make(sharp(upright), meta[i]);
+        const file = path.join(dir, `${i}-${name.replace(/[^a-z0-9]+/gi, "-")}.${name.startsWith("JPEG") || name.includes("JPEG") ? "jpg" : "png"}`);
+        await (file.endsWith(".jpg") ? s.jpeg() : s.png()).toFile(file);
+        const img = await decodeImage(file);
+        CONFIGS.forEach(([, opts], c) => {
+          const hits = searchVariants(bank, queryVariants(img, opts).variants, 31);
+          if (hits.some((h) => h.id === i)) found[c]++;
+          falses[c] += hits.filter((h) => h.id !== i).length;
+        });
+        pairs += BASES.length - 1;
+      }
+      perTransform.push([group, name, found]);
+      const g = groups.get(group) ?? { found: CONFIGS.map(() => 0), total: 0 };
+      found.forEach((f, c) => (g.found[c] += f));
+      g.total += BASES.length;
+      groups.set(group, g);
+    }
+    // The unmodified pictures against each other, with every option.
+    for (let i = 0; i < BASES.length; i++) {
+      const img = await decodeImage(path.join(REFIMG, BASES[i]));
+      CONFIGS.forEach(([, opts], c) => {
+        falses[c] += searchVariants(bank, queryVariants(img, opts).variants, 31).filter((h) => h.id !== i).length;
+      });
+      pairs += BASES.length - 1;
+    }
+    const pct = (f, t) => `${f}/${t} (${Math.round((100 * f) / t)}%)`;
+    console.log(`\nRobust matching: recall at distance <= 31 (${BASES.length} reference pictures, each transformed copy queried against a bank of the ${BASES.length} originals)\n`);
+    console.log(`| transform | ${CONFIGS.map(([n]) => n).join(" | ")} |`);
+    console.log(`|---|${CONFIGS.map(() => "---:").join("|")}|`);
+    for (const [, name, found] of perTransform) console.log(`| ${name} | ${found.map((f) => pct(f, BASES.length)).join(" | ")} |`);
+    for (const [group, g] of groups) console.log(`| **all ${group}** | ${g.found.map((f) => `**${pct(f, g.total)}**`).join(" | ")} |`);
+    console.log(`| false matches (query x unrelated bank picture pairs) | ${falses.map((f) => `${f}/${pairs}`).join(" | ")} |`);
+    console.log(`\n${T.length * BASES.length} transformed images, ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const fmt = (x, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });

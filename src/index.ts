@@ -45,6 +45,15 @@ export {
   readHashList,
   type ReadListOptions,
 } from "./match/lists.ts";
+export {
+  type QueryVariant,
+  type QueryVariants,
+  queryVariants,
+  type RobustHit,
+  searchVariants,
+  type VariantOptions,
+} from "./match/robust.ts";
+export { type TrimOptions, type TrimResult, trimBorders, trimCandidates } from "./image/trim.ts";
 export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHit } from "./match/mih.ts";
 export { VERSION } from "./version.ts";
 export {
