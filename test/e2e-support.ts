@@ -4,7 +4,7 @@
  * and a record of every request the server received.
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -30,11 +30,41 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Build dist/ unless it is newer than every source file (the global setup may have built it already). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
+
+/**
+ * Build dist/ unless it is newer than every source file (the global setup
+ * may have built it already). The build goes to a temporary folder first and
+ * its files are then renamed into dist/ one by one, chunks before entry
+ * points, never deleting: a CLI that another test file started meanwhile
+ * never reads a half-written file or misses a chunk it imports.
+ */
 export async function ensureBuilt(): Promise<void> {
-  const main = path.join(ROOT, "dist", "cli", "main.js");
+  const dist = path.join(ROOT, "dist");
+  const main = path.join(dist, "cli", "main.js");
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(path.join(ROOT, "src"))) return;
-  await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: ROOT });
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } };
+  const tmp = path.join(dist, `.build-${process.pid}-${Date.now()}`);
+  const args = pkg.scripts.build
+    .split(/\s+/)
+    .slice(1)
+    .map((a) => (a.startsWith("--outdir=") ? `--outdir=${tmp}` : a));
+  try {
+    await promisify(execFile)(path.join(ROOT, "node_modules", ".bin", "esbuild"), args, { cwd: ROOT });
+    const files = filesUnder(tmp);
+    const isEntry = (f: string) => !path.basename(f).startsWith("chunk-") && f.endsWith(".js");
+    for (const f of [...files.filter((f) => !isEntry(f)), ...files.filter(isEntry)]) {
+      const to = path.join(dist, path.relative(tmp, f));
+      mkdirSync(path.dirname(to), { recursive: true });
+      renameSync(f, to);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /** A fresh temporary folder; the prefix is chosen so that it cannot occur in a request by chance. */
@@ -42,8 +72,8 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
 
 /**
