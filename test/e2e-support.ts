@@ -206,3 +206,50 @@ export function runCliInTerminal(
     child.on("close", (code) => resolve({ code: code ?? -1, stdout: out, stderr: "", answered }));
   });
 }
+
+/** Every substring of length `n`. */
+function windows(str: string, n: number): Set<string> {
+  const set = new Set<string>();
+  for (let i = 0; i + n <= str.length; i++) set.add(str.slice(i, i + n));
+  return set;
+}
+
+/**
+ * Where any 16-byte run of a file's bytes appears in what was sent: raw, as
+ * hex (any case), or as base64 / base64url at any byte alignment. Answers one
+ * line per find (empty: nothing leaked).
+ */
+export function findByteLeaks(wire: readonly Buffer[], files: readonly { name: string; bytes: Buffer }[]): string[] {
+  const raw = new Set<string>();
+  const b64 = new Set<string>();
+  const hex = new Set<string>();
+  for (const b of wire) {
+    const text = b.toString("latin1");
+    for (const w of windows(text, 16)) raw.add(w);
+    for (const w of windows(text.replace(/-/g, "+").replace(/_/g, "/"), 22)) b64.add(w);
+    for (const w of windows(text.toLowerCase(), 32)) hex.add(w);
+  }
+  const leaks: string[] = [];
+  for (const { name, bytes } of files) {
+    const r = bytes.toString("latin1");
+    for (let i = 0; i + 16 <= r.length; i++) if (raw.has(r.slice(i, i + 16))) leaks.push(`${name}: bytes ${i}..${i + 15}`);
+    const h = bytes.toString("hex");
+    for (let i = 0; i + 32 <= h.length; i += 2) if (hex.has(h.slice(i, i + 32))) leaks.push(`${name}: hex of bytes from ${i / 2}`);
+    for (let shift = 0; shift < 3; shift++) {
+      const s = bytes.subarray(shift).toString("base64");
+      for (let i = 0; i + 22 <= s.length; i += 4) if (b64.has(s.slice(i, i + 22))) leaks.push(`${name}: base64 of bytes from ${shift + (i / 4) * 3}`);
+    }
+  }
+  return leaks;
+}
+
+/** Which of `words` appear anywhere in what was sent. */
+export function findWordLeaks(wire: readonly Buffer[], words: Iterable<string>): string[] {
+  const texts = wire.map((b) => b.toString("utf8"));
+  return [...words].filter((w) => w.length > 0 && texts.some((t) => t.includes(w)));
+}
+
+/** A recorded request as the bytes that crossed the wire (request line, headers, body). */
+export function wireBytes(r: Recorded): Buffer {
+  return Buffer.concat([Buffer.from(`${r.method} ${r.path}\n${JSON.stringify(r.headers)}\n`), r.body]);
+}
