@@ -4,7 +4,7 @@
  * the server did receive, before the answer was lost, is not made twice),
  * prints the case id and secret of each delivered one, and removes it.
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { parseServerUrl } from "../../client/client.ts";
 import { isTransient, NetworkError } from "../../client/errors.ts";
 import { Outbox, OutboxSaved } from "../../client/outbox.ts";
@@ -112,7 +112,7 @@ export function registerOutbox(program: Command): void {
   outbox
     .command("list")
     .description("list the submissions waiting in the outbox")
-    .option("--format <format>", "text or json", "text")
+    .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"))
     .action(async (opts: { format?: string }) => {
       process.exitCode = await runOutboxList(opts);
     });
