@@ -107,11 +107,12 @@ describe("HashIndex equals a linear scan", () => {
           }
           for (let i = 0; i < 20; i++) put(flip(queries[i % 8], next() % 64, next), 20_000 + i);
           expect(index.size).toBe([...entries.values()].reduce((a, h) => a + h.length, 0));
-          for (const q of queries) {
-            const want = naive(entries, q, d);
-            expect(index.search(q, d)).toEqual(want);
-            expect(index.searchLinear(q, d)).toEqual(want);
-          }
+          const wants = queries.map((q) => naive(entries, q, d));
+          expect(index.searchBatch(queries, d)).toEqual(wants);
+          queries.forEach((q, i) => {
+            expect(index.search(q, d)).toEqual(wants[i]);
+            expect(index.searchLinear(q, d)).toEqual(wants[i]);
+          });
         },
       ),
       { numRuns: 60 },
@@ -137,6 +138,10 @@ describe("HashIndex equals a linear scan", () => {
         expect(index.search(q, d)).toEqual(all.filter((h) => h.distance <= d));
         plans.add(`${d >> 4}:${index.lastPlan}`);
       }
+    }
+    const alls = queries.map((q) => naive(entries, q, 63));
+    for (const d of [0, 15, 16, 31, 40, 47, 48, 63]) {
+      expect(index.searchBatch(queries, d)).toEqual(alls.map((a) => a.filter((h) => h.distance <= d)));
     }
     // radius 0, 1 and 2 probe the postings; 3 (d >= 48) falls back to a scan
     expect([...plans].sort()).toEqual(["0:probe", "1:probe", "2:probe", "3:scan"]);

@@ -135,6 +135,9 @@ export class HashIndex {
   #q16 = new Uint16Array(16);
   #q32 = new Uint32Array(this.#q16.buffer);
   #hitIds: number[] = [];
+  #range = new Uint32Array(2 * SLOTS * MASKS[MAX_PROBE_RADIUS].length);
+  #touch = 0;
+  #batchRange = new Uint32Array(0);
   /** How the last {@link search} ran: by probing the postings or by a linear scan. */
   lastPlan: "probe" | "scan" = "scan";
   #hitDist: number[] = [];
@@ -389,7 +392,8 @@ export class HashIndex {
     this.#hitDist.length = 0;
     this.lastPlan = this.#useProbe(maxDistance) ? "probe" : "scan";
     if (this.lastPlan === "probe") {
-      this.#probe(maxDistance);
+      this.#ranges(maxDistance, this.#range);
+      this.#process(maxDistance, this.#range);
       this.#scan(this.#built, this.#n, maxDistance);
     } else {
       this.#scan(0, this.#n, maxDistance);
@@ -407,9 +411,36 @@ export class HashIndex {
     return this.#collect();
   }
 
-  /** {@link search} for each hash. */
+  /**
+   * {@link search} for each hash. Faster than one by one: the bucket look-ups
+   * of up to 8 hashes are issued together, so their memory latency overlaps.
+   */
   searchBatch(hashes: readonly (string | Hash256)[], maxDistance: number): SearchHit[][] {
-    return hashes.map((h) => this.search(h, maxDistance));
+    checkDistance(maxDistance);
+    const hs = hashes.map((h) => toHash(h));
+    this.#maybeRebuild();
+    if (hs.length < 2 || !this.#useProbe(maxDistance)) return hs.map((h) => this.search(h, maxDistance));
+    const per = 2 * SLOTS * MASKS[maxDistance >> 4].length;
+    const group = 8;
+    if (this.#batchRange.length < group * per) this.#batchRange = new Uint32Array(group * per);
+    const out: SearchHit[][] = [];
+    for (let g = 0; g < hs.length; g += group) {
+      const end = Math.min(hs.length, g + group);
+      for (let i = g; i < end; i++) {
+        this.#q32.set(hs[i]);
+        this.#ranges(maxDistance, this.#batchRange.subarray((i - g) * per, (i - g + 1) * per));
+      }
+      for (let i = g; i < end; i++) {
+        this.#q32.set(hs[i]);
+        this.#hitIds.length = 0;
+        this.#hitDist.length = 0;
+        this.#process(maxDistance, this.#batchRange.subarray((i - g) * per, (i - g + 1) * per));
+        this.#scan(this.#built, this.#n, maxDistance);
+        out.push(this.#collect());
+      }
+    }
+    this.lastPlan = "probe";
+    return out;
   }
 
   #collect(): SearchHit[] {
@@ -439,8 +470,38 @@ export class HashIndex {
     }
   }
 
-  #probe(d: number): void {
+  /**
+   * The bucket bounds of every probe for the current query, into `range`,
+   * touching each bucket's first posting: these loads do not depend on each
+   * other, so their cache and TLB misses overlap instead of stalling the
+   * verification loop one by one.
+   */
+  #ranges(d: number, range: Uint32Array): void {
     const off = this.#off!;
+    const post = this.#post!;
+    const n = this.#built;
+    const q16 = this.#q16;
+    const masks = MASKS[d >> 4];
+    const nm = masks.length;
+    let touch = 0;
+    for (let s = 0, j = 0; s < SLOTS; s++) {
+      const qs = q16[s];
+      const ob = s * OFF_PER_SLOT;
+      const pb = s * n * STRIDE;
+      for (let mi = 0; mi < nm; mi++, j += 2) {
+        const v = qs ^ masks[mi];
+        const a = off[ob + v];
+        const b = off[ob + v + 1];
+        range[j] = a;
+        range[j + 1] = b;
+        if (a !== b) touch += post[pb + a * STRIDE];
+      }
+    }
+    this.#touch += touch;
+  }
+
+  /** Verify the candidates of the buckets in `range` (from {@link #ranges}) for the current query. */
+  #process(d: number, range: Uint32Array): void {
     const post = this.#post!;
     const n = this.#built;
     const rows = this.#rows;
@@ -452,22 +513,18 @@ export class HashIndex {
     const r = d >> 4;
     const masks = MASKS[r];
     const nm = masks.length;
-    for (let s = 0; s < SLOTS; s++) {
-      const qs = q16[s];
-      const ob = s * OFF_PER_SLOT;
+    for (let s = 0, j = 0; s < SLOTS; s++) {
       const pb = s * n * STRIDE;
       const f0 = q16[(s + 1) & 15];
       const f1 = q16[(s + 2) & 15];
       const f2 = q16[(s + 3) & 15];
       const f3 = q16[(s + 4) & 15];
       const f4 = q16[(s + 5) & 15];
-      for (let mi = 0; mi < nm; mi++) {
-        const m = masks[mi];
-        const v = qs ^ m;
-        const a = off[ob + v];
-        const b = off[ob + v + 1];
+      for (let mi = 0; mi < nm; mi++, j += 2) {
+        const a = range[j];
+        const b = range[j + 1];
         if (a === b) continue;
-        const limit = d - POP16[m];
+        const limit = d - POP16[masks[mi]];
         for (let k = pb + a * STRIDE, e = pb + b * STRIDE; k < e; k += STRIDE) {
           const fd = POP16[post[k] ^ f0] + POP16[post[k + 1] ^ f1] + POP16[post[k + 2] ^ f2] + POP16[post[k + 3] ^ f3] + POP16[post[k + 4] ^ f4];
           if (fd > limit) continue;
