@@ -9,7 +9,7 @@
  *   server's own rate limiter): retried after the pause, same key;
  * - a server restart between calls loses nothing.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -278,6 +278,28 @@ describe("faults", { timeout: 90_000 }, () => {
       const w = await cli(["withdraw", a.caseId]);
       expect(w.code, show(w)).toBe(0);
       expect(countRows(db, "cases")).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+  test("a data folder that cannot be written: the case id and secret are still shown; a failed delivery says nothing was kept", async () => {
+    const db = path.join(work, "nohome", "hashsafe.db");
+    const server = await startTestServer(db);
+    const blocker = path.join(work, "nohome", "a-file");
+    writeFileSync(blocker, "not a folder");
+    const badHome = path.join(blocker, "hashsafe"); // under a file: cannot be created, not even by root
+    try {
+      const ok = await runCli(["submit", images["tower.png"], "--server", server.url, "--yes"], { home: badHome });
+      expect(ok.code, show(ok)).toBe(0);
+      expect(ok.stdout).toMatch(/Case id:\s+c_/);
+      expect(ok.stdout).toMatch(/Case secret:\s+[A-Za-z0-9_-]{43}/);
+      expect(ok.stdout).toMatch(/receipt could NOT be saved/);
+      expect(countRows(db, "cases")).toBe(1);
+
+      const down = await runCli(["submit", images["tower.png"], "--server", `http://127.0.0.1:${await freePort()}`, "--yes"], { home: badHome });
+      expect(down.code, show(down)).toBe(4);
+      expect(down.stderr).toMatch(/could not be saved in the outbox/);
+      expect(down.stderr).toMatch(/nothing was kept on this machine: run the same command again later/);
     } finally {
       await server.close();
     }

@@ -19,7 +19,7 @@ export {
   ProtocolError,
 } from "./errors.ts";
 export { DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelay } from "./retry.ts";
-export { Outbox, type OutboxProblem, OutboxSaved } from "./outbox.ts";
+export { Outbox, type OutboxProblem, OutboxSaved, OutboxUnavailable } from "./outbox.ts";
 export { listReceipts, readReceipt, type Receipt, type ReceiptHash, receiptPath, saveReceipt } from "./receipts.ts";
 export {
   deliverSubmission,

@@ -32,6 +32,21 @@ export class OutboxSaved extends Error {
   }
 }
 
+/**
+ * Thrown by {@link Outbox.deliver} when delivery failed and the submission
+ * could not be saved in the outbox either (e.g. the data folder is not
+ * writable): nothing is kept on this machine; `cause` is the delivery error.
+ */
+export class OutboxUnavailable extends Error {
+  readonly submission: Submission;
+  constructor(cause: unknown, submission: Submission, saveError: unknown) {
+    const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+    super(`${why(cause)}; and it could not be saved in the outbox (${why(saveError)})`, { cause });
+    this.name = "OutboxUnavailable";
+    this.submission = submission;
+  }
+}
+
 export class Outbox {
   readonly dir: string;
   private readonly receipts: string;
@@ -63,8 +78,9 @@ export class Outbox {
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { items: [], problems: [] };
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { items: [], problems: [] };
+      return { items: [], problems: [{ file: this.dir, message: `cannot read the outbox folder (${code ?? String(err)})` }] };
     }
     const items: Submission[] = [];
     const problems: OutboxProblem[] = [];
@@ -95,25 +111,37 @@ export class Outbox {
    * or when it was in the outbox already. `saved` tells which happened.
    */
   async deliver(client: HashShareClient, sub: Submission, options: { inOutbox?: boolean } = {}): Promise<Submission> {
-    const saveReceiptIfWanted = async (s: Submission) => {
-      if (s.receipt && s.caseId) await saveReceipt(receiptOf(s), this.receipts);
-    };
     try {
       await deliverSubmission(client, sub, {
         onProgress: async (s) => {
-          await saveReceiptIfWanted(s);
-          if (!isDelivered(s)) await this.save(s);
+          if (s.receipt && s.caseId) {
+            // A receipt that cannot be written must not stop the delivery: the
+            // caller prints the id and secret and says the receipt is missing.
+            try {
+              s.receiptFile = await saveReceipt(receiptOf(s), this.receipts);
+              s.receiptError = undefined;
+            } catch (err) {
+              s.receiptError = err instanceof Error ? err.message : String(err);
+            }
+          }
+          if (!isDelivered(s)) await this.save(s).catch(() => {}); // progress; saved again below on failure
         },
       });
     } catch (err) {
       sub.lastError = err instanceof Error ? err.message : String(err);
       if (options.inOutbox || isTransient(err) || sub.caseId !== undefined) {
-        await this.save(sub);
+        try {
+          await this.save(sub);
+        } catch (saveErr) {
+          throw new OutboxUnavailable(err, sub, saveErr);
+        }
         throw new OutboxSaved(err, sub, this.file(sub.id));
       }
       throw err;
     }
-    await this.remove(sub.id);
+    // Delivered: a file that cannot be removed is only delivered again later
+    // under the same keys, which the server answers with the same case.
+    await this.remove(sub.id).catch(() => {});
     return sub;
   }
 }

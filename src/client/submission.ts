@@ -46,6 +46,9 @@ export interface Submission {
   attempts: number;
   lastAttemptAt?: string;
   lastError?: string;
+  /** Where the receipt was saved, or why it could not be (set by the outbox's delivery). */
+  receiptFile?: string;
+  receiptError?: string;
 }
 
 /** A new submission of `hashes` (already deduplicated and checked) for `server`. */

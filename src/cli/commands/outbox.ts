@@ -8,7 +8,6 @@ import { type Command, Option } from "commander";
 import { parseServerUrl } from "../../client/client.ts";
 import { isTransient, NetworkError } from "../../client/errors.ts";
 import { Outbox, OutboxSaved } from "../../client/outbox.ts";
-import { receiptPath } from "../../client/receipts.ts";
 import { type Submission, submissionHashes } from "../../client/submission.ts";
 import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, say, SHARE_EXIT } from "../sharing.ts";
 import { deliveredJson, printCaseBanner } from "./submit.ts";
@@ -85,7 +84,7 @@ export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
       waiting: waiting.map((w) => itemJson(w.sub, outbox.file(w.sub.id))),
     });
   } else {
-    for (const d of delivered) printCaseBanner(d, { receiptFile: d.receipt ? receiptPath(d.caseId!) : undefined, serverFromEnv: false });
+    for (const d of delivered) printCaseBanner(d, { serverFromEnv: false });
     if (chosen.length === 0) process.stdout.write("The outbox is empty: nothing to send.\n");
     else if (waiting.length === 0) say(`delivered ${plural(delivered.length, "submission")}; the outbox is empty`);
     else say(`delivered ${delivered.length} of ${chosen.length}; ${waiting.length} still waiting (try again later: hashsafe outbox send)`);

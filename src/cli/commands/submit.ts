@@ -9,8 +9,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import type { HashShareClient } from "../../client/client.ts";
 import { NetworkError } from "../../client/errors.ts";
-import { Outbox, OutboxSaved } from "../../client/outbox.ts";
-import { receiptPath } from "../../client/receipts.ts";
+import { Outbox, OutboxSaved, OutboxUnavailable } from "../../client/outbox.ts";
 import { newSubmission, type Submission, submissionHashes } from "../../client/submission.ts";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import type { PdqMode } from "../../pdq/index.ts";
@@ -63,12 +62,13 @@ function reportInputs(g: GatherResult, minQuality: number): void {
 }
 
 /** The case id, secret and next steps, printed once and prominently. */
-export function printCaseBanner(sub: Submission, options: { receiptFile?: string; serverFromEnv: boolean }): void {
+export function printCaseBanner(sub: Submission, options: { serverFromEnv: boolean }): void {
+  const receiptFile = sub.receiptFile;
   const accepted = sub.results.filter((r) => r.status === "accepted").length;
   const rejected = sub.results.filter((r) => r.status === "rejected");
   // With a receipt, status and withdraw find the server and the secret in it.
-  const serverFlag = options.receiptFile || options.serverFromEnv ? "" : ` --server ${sub.server}`;
-  const secretFlag = options.receiptFile ? "" : " --secret <case secret>";
+  const serverFlag = receiptFile || options.serverFromEnv ? "" : ` --server ${sub.server}`;
+  const secretFlag = receiptFile ? "" : " --secret <case secret>";
   const rule = "=".repeat(72);
   const lines = [
     "",
@@ -81,9 +81,11 @@ export function printCaseBanner(sub: Submission, options: { receiptFile?: string
     "",
     "  Keep the secret private, like a password: with it anyone can see this",
     "  case and withdraw its hashes. The server cannot show it again.",
-    options.receiptFile
-      ? `  A copy is saved, readable only by you, in:\n    ${options.receiptFile}`
-      : "  No receipt was saved (--no-receipt): write the id and secret down now.",
+    receiptFile
+      ? `  A copy is saved, readable only by you, in:\n    ${receiptFile}`
+      : sub.receipt
+        ? `  The receipt could NOT be saved (${sub.receiptError ?? "unknown error"}):\n  write the id and secret down now.`
+        : "  No receipt was saved (--no-receipt): write the id and secret down now.",
     "",
     "  What next:",
     `    see what platforms report:  hashsafe status ${sub.caseId}${serverFlag}${secretFlag}`,
@@ -105,7 +107,8 @@ export function deliveredJson(sub: Submission): Record<string, unknown> {
     caseSecret: sub.caseSecret,
     hashes: sub.results,
     server: sub.server,
-    receipt: sub.receipt && sub.caseId ? receiptPath(sub.caseId) : null,
+    receipt: sub.receiptFile ?? null,
+    ...(sub.receiptError ? { receiptError: sub.receiptError } : {}),
   };
 }
 
@@ -128,7 +131,8 @@ export function queuedJson(sub: Submission, file: string): Record<string, unknow
  * new submission will be queued too).
  */
 async function flushOutbox(outbox: Outbox, client: HashShareClient): Promise<Submission[]> {
-  const { items } = await outbox.list();
+  const { items, problems } = await outbox.list();
+  for (const p of problems) say(`${p.file}: ${p.message}`);
   const done: Submission[] = [];
   const mine = items.filter((i) => i.server === client.serverUrl);
   if (mine.length > 0) say(`first sending ${plural(mine.length, "earlier submission")} waiting in the outbox`);
@@ -217,10 +221,21 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
         );
         if (json) printJson({ ...queuedJson(sub, err.file), ...(earlier.length ? { outbox: earlier.map(deliveredJson) } : {}) });
         else {
-          for (const e of earlier) printCaseBanner(e, { receiptFile: e.receipt ? receiptPath(e.caseId!) : undefined, serverFromEnv });
-          if (sub.caseId) printCaseBanner(sub, { receiptFile: sub.receipt ? receiptPath(sub.caseId) : undefined, serverFromEnv });
+          for (const e of earlier) printCaseBanner(e, { serverFromEnv });
+          if (sub.caseId) printCaseBanner(sub, { serverFromEnv });
         }
         return SHARE_EXIT.QUEUED;
+      }
+      if (err instanceof OutboxUnavailable) {
+        say(`could not deliver the hashes now: ${err.message}.`);
+        if (sub.caseId) {
+          say("the case was created, but not every hash reached it: keep the id and secret below, and run the same submit again later");
+          if (json) printJson({ ...deliveredJson(sub), error: err.message });
+          else printCaseBanner(sub, { serverFromEnv });
+        } else {
+          say("nothing was kept on this machine: run the same command again later.");
+        }
+        return SHARE_EXIT.UNREACHABLE;
       }
       return reportError(err, { doing: "submitting" });
     }
@@ -229,8 +244,8 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
     if (json) {
       printJson({ ...deliveredJson(sub), ...(earlier.length ? { outbox: earlier.map(deliveredJson) } : {}) });
     } else {
-      for (const e of earlier) printCaseBanner(e, { receiptFile: e.receipt ? receiptPath(e.caseId!) : undefined, serverFromEnv });
-      printCaseBanner(sub, { receiptFile: sub.receipt ? receiptPath(sub.caseId!) : undefined, serverFromEnv });
+      for (const e of earlier) printCaseBanner(e, { serverFromEnv });
+      printCaseBanner(sub, { serverFromEnv });
     }
     return inputTrouble || rejected ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;
   } finally {
