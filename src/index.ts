@@ -58,14 +58,25 @@ export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHi
 export { VERSION } from "./version.ts";
 export {
   ApiError,
+  type CallOptions,
   ClientError,
+  dataDir,
+  deliverSubmission,
   HashShareClient,
   type HashShareClientOptions,
   InsecureServerError,
+  isTransient,
   NetworkError,
+  newSubmission,
   Outbox,
+  OutboxSaved,
+  OutboxUnavailable,
+  parseServerUrl,
   ProtocolError,
   type Receipt,
+  readReceipt,
+  type RetryPolicy,
+  saveReceipt,
   type Submission,
 } from "./client/index.ts";
 export {
