@@ -102,6 +102,8 @@ export interface ErrorContext {
   doing: string;
   /** The call concerns a case (404 means wrong id or secret). */
   caseCall?: boolean;
+  /** The call names one hash of the case (404 may also mean: no such hash in it). */
+  hashCall?: boolean;
 }
 
 /** Print `err` for a person and answer the exit status. */
@@ -137,6 +139,9 @@ export function apiErrorMessage(err: ApiError, ctx: ErrorContext): string {
     case 403:
       return "this API key is not allowed to do that (it lacks the scope; ask the server's operator)";
     case 404:
+      if (ctx.hashCall) {
+        return "no such hash in this case, or no case with this id and secret on this server: check the hash id (`hashsafe status` lists them), the case id and the secret";
+      }
       return ctx.caseCall
         ? "no case with this id and secret on this server (a wrong secret and an unknown case look the same, on purpose): check the case id, the secret and the server address"
         : "the server does not know this (404): check the address and the id";

@@ -14,7 +14,18 @@ import path from "node:path";
 import { writeFileAtomic } from "../../client/files.ts";
 import { MAX_FEED_LIMIT } from "../../protocol/index.ts";
 import { UsageError } from "../output.ts";
-import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, reportError, requireKey, requireServer, say } from "../sharing.ts";
+import {
+  addNetworkOptions,
+  makeClient,
+  type NetworkOptions,
+  plural,
+  printJson,
+  reportError,
+  requireKey,
+  requireServer,
+  say,
+  SHARE_EXIT,
+} from "../sharing.ts";
 
 export interface FeedOptions extends NetworkOptions {
   key?: string;
@@ -89,6 +100,7 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   const key = requireKey(opts.key);
   const output = path.resolve(opts.output);
   const cursorFile = cursorPath(output);
+  if (!existsSync(path.dirname(output))) throw new UsageError(`the folder ${path.dirname(output)} does not exist: create it first, or choose another -o`);
   const client = makeClient(server, { timeout: opts.timeout, apiKey: key });
   const bank = opts.restart ? new Map<string, string>() : await readBank(md5Path(output), await readBank(output));
   const saved = opts.restart ? undefined : await readCursor(cursorFile);
@@ -139,7 +151,12 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   } finally {
     await client.close();
   }
-  await save();
+  try {
+    await save();
+  } catch (err) {
+    say(`could not write ${output} (${(err as NodeJS.ErrnoException).code ?? String(err)}): the list and its cursor are unchanged`);
+    return SHARE_EXIT.PARTIAL;
+  }
   const md5Count = [...bank.values()].filter((h) => h.length === 32).length;
   const summary = { output, cursorFile, active: bank.size, ...(md5Count > 0 ? { md5Output: md5Path(output), md5: md5Count } : {}), ...stats };
   if (opts.format === "json") printJson(summary);

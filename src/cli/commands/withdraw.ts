@@ -56,7 +56,7 @@ export async function runWithdraw(caseId: string, opts: WithdrawOptions): Promis
     }
     return 0;
   } catch (err) {
-    return reportError(err, { doing: `withdrawing from case ${caseId}`, caseCall: true });
+    return reportError(err, { doing: `withdrawing from case ${caseId}`, caseCall: true, hashCall: hashIds.length > 0 });
   } finally {
     await client.close();
   }
