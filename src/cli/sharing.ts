@@ -27,6 +27,12 @@ export const SHARE_EXIT = {
   REFUSED: 5,
 } as const;
 
+/** Help text listing the exit statuses, for the sharing commands. */
+export const EXIT_HELP = `
+Exit status: 0 done; 1 usage error or not confirmed; 2 some inputs could not be used (the rest was);
+3 not delivered now, saved in the outbox (\`hashsafe outbox send\` later); 4 server unreachable or busy;
+5 refused by the server (unknown case or wrong secret, bad key, invalid request).`;
+
 export interface NetworkOptions {
   server?: string;
   timeout: number;
@@ -38,7 +44,8 @@ export function addNetworkOptions(cmd: Command, serverHelp = "server address (or
   return cmd
     .option("--server <url>", serverHelp)
     .option("--timeout <seconds>", "longest wait for each answer from the server", parseSeconds, 30)
-    .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"));
+    .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"))
+    .addHelpText("after", EXIT_HELP);
 }
 
 function parseSeconds(v: string): number {
