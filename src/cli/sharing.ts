@@ -99,8 +99,25 @@ function retryReason(reason: string): string {
   if (reason === "HTTP 429") return "the server is busy (too many requests)";
   if (reason === "HTTP 409") return "the server is still working on the first try of this request";
   if (/^HTTP 5/.test(reason)) return `the server is unavailable for now (${reason})`;
-  if (reason === "ECONNREFUSED") return "the server is not answering (connection refused)";
-  return `the connection failed (${reason})`;
+  switch (reason) {
+    case "ECONNREFUSED":
+      return "the server is not answering (connection refused)";
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return "the server did not answer in time";
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return "could not connect to the server in time";
+    case "UND_ERR_SOCKET":
+    case "ECONNRESET":
+    case "EPIPE":
+      return "the connection was cut before the answer arrived";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the server name could not be found";
+    default:
+      return `the connection failed (${reason})`;
+  }
 }
 
 /** Context that turns an API error into words for this command. */
