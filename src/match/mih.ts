@@ -11,8 +11,8 @@
  * Layout (n hashes in the built part):
  * - rows: n x 8 words (the hashes), ids: n x uint32, alive: n bytes;
  * - per slot, CSR buckets over the 65536 slot values: offsets (65537 uint32)
- *   and postings of 7 uint16 each: 5 "filter" slots of the hash (the 5 slots
- *   after this one, 80 bits) and the row number. The filter is a lower bound of
+ *   and postings of 8 uint16 each: 6 "filter" slots of the hash (the 6 slots
+ *   after this one, 96 bits) and the row number. The filter is a lower bound of
  *   the distance read from the posting itself, so almost every candidate is
  *   rejected without a random access to the rows; random reads of a 32 MB
  *   array cost ~100 ns on the target machine, and they dominate otherwise.
@@ -35,7 +35,7 @@ export interface SearchHit {
 const SLOTS = 16;
 const SLOT_VALUES = 65536;
 const OFF_PER_SLOT = SLOT_VALUES + 1;
-const FILTER_SLOTS = 5;
+const FILTER_SLOTS = 6;
 const STRIDE = FILTER_SLOTS + 2;
 const MAX_ID = 0xffffffff;
 /** Below this many hashes the index does not build postings: a scan is as fast. */
@@ -58,7 +58,7 @@ const MASKS: Uint16Array[] = (() => {
 })();
 const MAX_PROBE_RADIUS = MASKS.length - 1;
 
-/** P(Binomial(80, 1/2) <= k): the share of random candidates the 80-bit filter lets through. */
+/** P(Binomial(96, 1/2) <= k): the share of random candidates the 96-bit filter lets through. */
 const FILTER_PASS: Float64Array = (() => {
   const n = FILTER_SLOTS * 16;
   const t = new Float64Array(n + 1);
@@ -315,6 +315,7 @@ export class HashIndex {
       const t2 = (s + 3) & 15;
       const t3 = (s + 4) & 15;
       const t4 = (s + 5) & 15;
+      const t5 = (s + 6) & 15;
       for (let p = 0, r = 0; p < n; p++, r += 16) {
         const k = pb + cursor[slots[r + s]]++ * STRIDE;
         post[k] = slots[r + t0];
@@ -322,8 +323,9 @@ export class HashIndex {
         post[k + 2] = slots[r + t2];
         post[k + 3] = slots[r + t3];
         post[k + 4] = slots[r + t4];
-        post[k + 5] = p & 0xffff;
-        post[k + 6] = p >>> 16;
+        post[k + 5] = slots[r + t5];
+        post[k + 6] = p & 0xffff;
+        post[k + 7] = p >>> 16;
       }
     }
     this.#off = off;
@@ -520,15 +522,16 @@ export class HashIndex {
       const f2 = q16[(s + 3) & 15];
       const f3 = q16[(s + 4) & 15];
       const f4 = q16[(s + 5) & 15];
+      const f5 = q16[(s + 6) & 15];
       for (let mi = 0; mi < nm; mi++, j += 2) {
         const a = range[j];
         const b = range[j + 1];
         if (a === b) continue;
         const limit = d - POP16[masks[mi]];
         for (let k = pb + a * STRIDE, e = pb + b * STRIDE; k < e; k += STRIDE) {
-          const fd = POP16[post[k] ^ f0] + POP16[post[k + 1] ^ f1] + POP16[post[k + 2] ^ f2] + POP16[post[k + 3] ^ f3] + POP16[post[k + 4] ^ f4];
+          const fd = POP16[post[k] ^ f0] + POP16[post[k + 1] ^ f1] + POP16[post[k + 2] ^ f2] + POP16[post[k + 3] ^ f3] + POP16[post[k + 4] ^ f4] + POP16[post[k + 5] ^ f5];
           if (fd > limit) continue;
-          const p = post[k + 5] | (post[k + 6] << 16);
+          const p = post[k + 6] | (post[k + 7] << 16);
           if (!alive[p]) continue;
           const w = p * HASH_WORDS;
           const dist =
@@ -683,7 +686,7 @@ export class HashIndex {
           if (off[ob + v] > off[ob + v + 1]) throw new IndexFileError("index file is damaged: bad offsets");
         }
       }
-      for (let k = 5; k < post.length; k += STRIDE) {
+      for (let k = FILTER_SLOTS; k < post.length; k += STRIDE) {
         if ((post[k] | (post[k + 1] << 16)) >>> 0 >= n) throw new IndexFileError("index file is damaged: bad postings");
       }
       idx.#off = off;
