@@ -210,7 +210,7 @@ for (const size of SIZES) {
   index.addMany(hashes);
   index.build();
   const buildS = (performance.now() - tb) / 1000;
-  runQueries(index, queries, Math.min(nq, 50), false); // warm-up
+  runQueries(index, queries, nq, false); // warm-up (JIT, caches)
   // median of 3 runs (the machine is shared: single runs are noisy)
   const runs = [0, 1, 2].map(() => runQueries(index, queries, nq, false)).sort((a, b) => a.qps - b.qps);
   const mih = runs[1];

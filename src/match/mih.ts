@@ -126,6 +126,8 @@ export class HashIndex {
   #deadPending = 0;
   #off: Uint32Array | null = null;
   #post: Uint16Array | null = null;
+  /** the same postings as 4 words each: filter slots (3 words), row number */
+  #post32: Uint32Array | null = null;
   /** labels per row, from a loaded file */
   #labelBytes: Uint8Array | null = null;
   #labelOff: Uint32Array | null = null;
@@ -297,6 +299,7 @@ export class HashIndex {
     if (n < MIN_BUILD) {
       this.#off = null;
       this.#post = null;
+      this.#post32 = null;
       this.#built = 0;
       return;
     }
@@ -330,6 +333,7 @@ export class HashIndex {
     }
     this.#off = off;
     this.#post = post;
+    this.#post32 = new Uint32Array(post.buffer, post.byteOffset, post.length >> 1);
     this.#built = n;
   }
 
@@ -356,6 +360,7 @@ export class HashIndex {
     this.#built = 0;
     this.#off = null;
     this.#post = null;
+    this.#post32 = null;
     this.#dropLabels();
   }
 
@@ -504,7 +509,7 @@ export class HashIndex {
 
   /** Verify the candidates of the buckets in `range` (from {@link #ranges}) for the current query. */
   #process(d: number, range: Uint32Array): void {
-    const post = this.#post!;
+    const post32 = this.#post32!;
     const n = this.#built;
     const rows = this.#rows;
     const slots = this.#slots;
@@ -523,15 +528,18 @@ export class HashIndex {
       const f3 = q16[(s + 4) & 15];
       const f4 = q16[(s + 5) & 15];
       const f5 = q16[(s + 6) & 15];
+      const g0 = (f0 | (f1 << 16)) >>> 0;
+      const g1 = (f2 | (f3 << 16)) >>> 0;
+      const g2 = (f4 | (f5 << 16)) >>> 0;
       for (let mi = 0; mi < nm; mi++, j += 2) {
         const a = range[j];
         const b = range[j + 1];
         if (a === b) continue;
         const limit = d - POP16[masks[mi]];
-        for (let k = pb + a * STRIDE, e = pb + b * STRIDE; k < e; k += STRIDE) {
-          const fd = POP16[post[k] ^ f0] + POP16[post[k + 1] ^ f1] + POP16[post[k + 2] ^ f2] + POP16[post[k + 3] ^ f3] + POP16[post[k + 4] ^ f4] + POP16[post[k + 5] ^ f5];
+        for (let k = (pb + a * STRIDE) >> 1, e = (pb + b * STRIDE) >> 1; k < e; k += 4) {
+          const fd = popcount32(post32[k] ^ g0) + popcount32(post32[k + 1] ^ g1) + popcount32(post32[k + 2] ^ g2);
           if (fd > limit) continue;
-          const p = post[k + 6] | (post[k + 7] << 16);
+          const p = post32[k + 3];
           if (!alive[p]) continue;
           const w = p * HASH_WORDS;
           const dist =
@@ -691,6 +699,7 @@ export class HashIndex {
       }
       idx.#off = off;
       idx.#post = post;
+      idx.#post32 = new Uint32Array(buffer, base + layout.post, post.length >> 1);
       idx.#built = n;
     }
     if (labelLen >= 0) {
