@@ -24,8 +24,8 @@
  */
 import { crc32 } from "node:zlib";
 import { endianness } from "node:os";
-import { readFile, writeFile, rename } from "node:fs/promises";
-import { formatHash, HASH_WORDS, type Hash256, HashFormatError, POP16, popcount32, toHash } from "./hash256.ts";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { formatHash, HASH_WORDS, type Hash256, HashFormatError, parseHash, POP16, popcount32, toHash } from "./hash256.ts";
 
 export interface SearchHit {
   id: number;
@@ -181,10 +181,10 @@ export class HashIndex {
 
   /** Add a hash (64 hex digits or 8 words) under `id` (uint32; an id may hold several hashes). */
   add(hash: string | Hash256, id: number): void {
-    const h = toHash(hash);
     checkId(id);
     this.#grow(this.#n + 1);
-    this.#rows.set(h, this.#n * HASH_WORDS);
+    if (typeof hash === "string") parseHash(hash, this.#rows, this.#n * HASH_WORDS);
+    else this.#rows.set(toHash(hash), this.#n * HASH_WORDS);
     this.#ids[this.#n] = id;
     this.#alive[this.#n] = 1;
     this.#n++;
@@ -576,28 +576,46 @@ export class HashIndex {
    * are dropped and the postings built first.
    */
   serialize(options: SaveOptions = {}): Uint8Array {
+    const { chunks, total } = this.#fileChunks(options);
+    const buf = new Uint8Array(total);
+    let at = 0;
+    let crc = 0;
+    for (const c of chunks) {
+      buf.set(c, at);
+      crc = crc32(c, crc);
+      at += c.length;
+    }
+    new DataView(buf.buffer).setUint32(at, crc, true);
+    return buf;
+  }
+
+  /** The file's parts in order (all but the trailing CRC-32), without copying the big arrays. */
+  #fileChunks(options: SaveOptions): { chunks: Uint8Array[]; total: number } {
     this.build();
     const n = this.#n;
     const hasPost = this.#post !== null;
     let labelBytes: Buffer | null = null;
     let labelOff: Uint32Array | null = null;
     if (options.labels) {
-      const parts: Buffer[] = [];
+      const labels: (string | undefined)[] = new Array(n);
       labelOff = new Uint32Array(n + 1);
       let total = 0;
       for (let p = 0; p < n; p++) {
         const l = options.labels(this.#ids[p]);
-        const b = l ? Buffer.from(l, "utf8") : Buffer.alloc(0);
-        parts.push(b);
-        total += b.length;
+        labels[p] = l;
+        if (l) total += Buffer.byteLength(l, "utf8");
         labelOff[p + 1] = total;
       }
-      labelBytes = Buffer.concat(parts, total);
+      labelBytes = Buffer.alloc(total);
+      for (let p = 0; p < n; p++) {
+        const l = labels[p];
+        if (l) labelBytes.write(l, labelOff[p], "utf8");
+      }
     }
     const layout = fileLayout(n, hasPost, labelBytes ? labelBytes.length : -1);
-    const buf = new Uint8Array(layout.total);
-    const dv = new DataView(buf.buffer);
-    for (let i = 0; i < 8; i++) buf[i] = INDEX_MAGIC.charCodeAt(i);
+    const head = new Uint8Array(HEADER_BYTES);
+    const dv = new DataView(head.buffer);
+    for (let i = 0; i < 8; i++) head[i] = INDEX_MAGIC.charCodeAt(i);
     dv.setUint32(8, INDEX_VERSION, true);
     dv.setUint32(12, (hasPost ? 1 : 0) | (labelBytes ? 2 : 0), true);
     dv.setUint32(16, n, true);
@@ -606,25 +624,46 @@ export class HashIndex {
     dv.setUint32(24, labelBytes ? labelBytes.length : 0, true);
     dv.setUint32(28, 0, true);
     const u8 = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    buf.set(u8(this.#rows.subarray(0, n * HASH_WORDS)), layout.rows);
-    buf.set(u8(this.#ids.subarray(0, n)), layout.ids);
+    const chunks: Uint8Array[] = [head, u8(this.#rows.subarray(0, n * HASH_WORDS)), u8(this.#ids.subarray(0, n))];
+    let at = layout.off;
+    const pad = (to: number) => {
+      if (to > at) chunks.push(new Uint8Array(to - at));
+      at = to;
+    };
     if (hasPost) {
-      buf.set(u8(this.#off!), layout.off);
-      buf.set(u8(this.#post!), layout.post);
+      chunks.push(u8(this.#off!), u8(this.#post!));
+      at = layout.post + this.#post!.byteLength;
     }
+    pad(layout.labelOff);
     if (labelBytes && labelOff) {
-      buf.set(u8(labelOff), layout.labelOff);
-      buf.set(labelBytes, layout.labels);
+      chunks.push(u8(labelOff), labelBytes);
+      at = layout.labels + labelBytes.length;
     }
-    dv.setUint32(layout.total - 4, crc32(buf.subarray(0, layout.total - 4)), true);
-    return buf;
+    pad(layout.total - 4);
+    return { chunks, total: layout.total };
   }
 
-  /** Write the index to a file (atomically: a temporary file, then a rename). */
+  /** Write the index to a file (atomically: a temporary file, then a rename), section by section. */
   async save(path: string, options: SaveOptions = {}): Promise<void> {
-    const bytes = this.serialize(options);
+    const { chunks } = this.#fileChunks(options);
     const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, bytes);
+    const fh = await open(tmp, "w");
+    try {
+      let crc = 0;
+      for (const c of chunks) {
+        crc = crc32(c, crc);
+        // large sections in pieces: one write call is limited to 2 GiB
+        for (let i = 0; i < c.length; i += 1 << 30) await fh.write(c.subarray(i, Math.min(c.length, i + (1 << 30))));
+      }
+      const tail = new Uint8Array(4);
+      new DataView(tail.buffer).setUint32(0, crc, true);
+      await fh.write(tail);
+      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
     await rename(tmp, path);
   }
 
@@ -714,7 +753,7 @@ export class HashIndex {
 }
 
 function fileLayout(n: number, hasPost: boolean, labelLen: number) {
-  const align4 = (x: number) => (x + 3) & ~3;
+  const align4 = (x: number) => Math.ceil(x / 4) * 4;
   let at = HEADER_BYTES;
   const rows = at;
   at += n * HASH_WORDS * 4;
