@@ -11,7 +11,8 @@
 // `npm run bench:match -- --robust` instead measures robust matching: recall
 // at distance 31 of transformed copies of the reference images (made here
 // with sharp, in a temporary folder) with and without --dihedral and
-// --trim-borders, and false matches among unrelated pictures.
+// --trim-borders, and false matches among unrelated pictures
+// (`--only caption` limits it to the transforms whose name has that text).
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -133,6 +134,8 @@ async function robust() {
     ["recompression / resize", "resize 50%", async (s, m) => s.resize(Math.round(m.width / 2))],
     ["recompression / resize", "resize 25% + JPEG 50", async (s, m) => s.resize(Math.round(m.width / 4)).jpeg({ quality: 50 })],
   ];
+  const only = opt("only", "");
+  if (only) T.splice(0, T.length, ...T.filter(([g, n]) => `${g} ${n}`.includes(only)));
   const CONFIGS = [
     ["plain", {}],
     ["--dihedral", { dihedral: true }],

@@ -134,20 +134,36 @@ export function trimBorders(img: PixelImage, options: TrimOptions = {}): TrimRes
  * The crops worth hashing: all borders cut, and when both axes have borders,
  * also only the top/bottom ones (a letterbox) and only the left/right ones (a
  * pillarbox), since a picture's own uniform edge (a dark margin, a flat sky)
- * is easily taken for a border on the other axis.
+ * is easily taken for a border on the other axis; and a looser cut that also
+ * takes off caption bars (text on a plain band).
  */
 export function trimCandidates(img: PixelImage, options: TrimOptions = {}): TrimResult[] {
+  const out: TrimResult[] = [];
   const t = trimBorders(img, options);
-  if (!t) return [];
-  const out = [t];
-  if (t.top + t.bottom > 0 && t.left + t.right > 0) {
-    const h = img.height - t.top - t.bottom;
-    const w = img.width - t.left - t.right;
-    out.push({ image: crop(img, 0, t.top, img.width, h), top: t.top, bottom: t.bottom, left: 0, right: 0 });
-    out.push({ image: crop(img, t.left, 0, w, img.height), top: 0, bottom: 0, left: t.left, right: t.right });
+  if (t) {
+    out.push(t);
+    if (t.top + t.bottom > 0 && t.left + t.right > 0) {
+      const h = img.height - t.top - t.bottom;
+      const w = img.width - t.left - t.right;
+      out.push({ image: crop(img, 0, t.top, img.width, h), top: t.top, bottom: t.bottom, left: 0, right: 0 });
+      out.push({ image: crop(img, t.left, 0, w, img.height), top: 0, bottom: 0, left: t.left, right: t.right });
+    }
+  }
+  // A caption bar (text on a plain band) is a border with many off-colour
+  // pixels: a looser pass, kept when it cuts something the strict one did not.
+  if (options.outliers === undefined) {
+    const loose = trimBorders(img, { ...options, outliers: LOOSE_OUTLIERS });
+    // captions are bands across the picture: only the rows of the loose cut
+    if (loose && loose.top + loose.bottom > 0 && !out.some((o) => o.top === loose.top && o.bottom === loose.bottom && o.left === 0 && o.right === 0)) {
+      const h = img.height - loose.top - loose.bottom;
+      out.push({ image: crop(img, 0, loose.top, img.width, h), top: loose.top, bottom: loose.bottom, left: 0, right: 0 });
+    }
   }
   return out;
 }
+
+/** Share of off-colour pixels a caption-bar row may have (text on the band). */
+const LOOSE_OUTLIERS = 0.4;
 
 /** A copy of the w x h rectangle at (x, y). */
 function crop(img: PixelImage, x: number, y: number, w: number, h: number): PixelImage {
