@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { decodeImage } from "../src/image/node.ts";
 import { trimBorders } from "../src/image/trim.ts";
 import { HashIndex } from "../src/match/mih.ts";
-import { queryVariants, searchVariants } from "../src/match/robust.ts";
-import { hashPixels } from "../src/pdq/index.ts";
+import { queryVariants, searchVariants, turnImage } from "../src/match/robust.ts";
+import { DIHEDRAL_NAMES, hashPixels } from "../src/pdq/index.ts";
 import { hexDistance, REF } from "./helpers.ts";
 
 const img = (f: string) => path.join(REF, "images", f);
@@ -58,6 +58,33 @@ describe("dihedral variants", () => {
       // rotate90/rotate270 name the query's own rotation, so either label of a quarter turn
       if (transform === "rotate90" || transform === "rotate270") expect(["rotate90", "rotate270"]).toContain(hit.transform);
       else expect(hit.transform, file).toBe(transform);
+    }
+  });
+});
+
+describe("dihedral variants of small images", () => {
+  it("turned pixels agree with the reference's DCT variants of the same name", async () => {
+    const big = await decodeImage(img("bridge-1-original.jpg"));
+    const r = hashPixels(big, { dihedral: true });
+    for (const name of DIHEDRAL_NAMES.slice(1)) {
+      expect(hexDistance(hashPixels(turnImage(big, name)).hash, r.dihedral![name]), name).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it("find turned and mirrored copies of 256x256 thumbnails (by turning the pixels)", async () => {
+    for (const file of ["q0122.jpg", "q1050.jpg", "q2821.jpg"]) {
+      const orig = await decodeImage(img(file));
+      const bank = new HashIndex();
+      bank.add(hashPixels(orig).hash, 1);
+      for (const [turn, expected] of [[90, ["rotate90", "rotate270"]], [180, ["rotate180"]], [270, ["rotate90", "rotate270"]]] as const) {
+        const q = await decodeImage(await sharp(img(file)).rotate(turn).png().toBuffer());
+        const hits = searchVariants(bank, queryVariants(q, { dihedral: true }).variants, 31);
+        expect(hits.map((h) => h.id), `${file} rotate ${turn}`).toEqual([1]);
+        expect(expected, `${file} rotate ${turn}`).toContain(hits[0].transform);
+        expect(hits[0].distance).toBeLessThanOrEqual(4);
+      }
+      const mirrored = await decodeImage(await sharp(img(file)).flop().png().toBuffer());
+      expect(searchVariants(bank, queryVariants(mirrored, { dihedral: true }).variants, 31).map((h) => [h.id, h.transform])).toEqual([[1, "flipy"]]);
     }
   });
 });
