@@ -51,8 +51,10 @@ export {
   queryVariants,
   type RobustHit,
   searchVariants,
+  turnImage,
   type VariantOptions,
 } from "./match/robust.ts";
+export { type Bank, loadBank } from "./match/bank.ts";
 export { type TrimOptions, type TrimResult, trimBorders, trimCandidates } from "./image/trim.ts";
 export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHit } from "./match/mih.ts";
 export { VERSION } from "./version.ts";

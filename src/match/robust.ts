@@ -116,8 +116,10 @@ export interface RobustHit {
  */
 export function searchVariants(index: HashIndex, variants: readonly QueryVariant[], maxDistance: number): RobustHit[] {
   const best = new Map<number, RobustHit>();
-  for (const v of variants) {
-    for (const hit of index.search(v.hash, maxDistance)) {
+  const results = index.searchBatch(variants.map((v) => v.hash), maxDistance);
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i];
+    for (const hit of results[i]) {
       const prev = best.get(hit.id);
       if (!prev || hit.distance < prev.distance) best.set(hit.id, { id: hit.id, distance: hit.distance, transform: v.transform });
     }
