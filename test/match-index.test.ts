@@ -147,6 +147,40 @@ describe("HashIndex equals a linear scan", () => {
     expect([...plans].sort()).toEqual(["0:probe", "1:probe", "2:probe", "3:scan"]);
   });
 
+  it("removes by id in a big index (ids sorted for look-up), before and after more adds", () => {
+    const next = rng(12);
+    const index = new HashIndex();
+    const entries = new Map<number, string[]>();
+    const put = (h: string, id: number) => {
+      index.add(h, id);
+      entries.set(id, [...(entries.get(id) ?? []), h]);
+    };
+    const queries = Array.from({ length: 6 }, () => randomHex(next));
+    // 12,000 hashes under scattered ids (some ids hold 2 or 3), near duplicates of the queries among them
+    for (let i = 0; i < 12_000; i++) {
+      const id = (next() % 5000) * 7919 + 3;
+      put(i % 50 === 0 ? flip(queries[i % 6], next() % 40, next) : randomHex(next), id);
+    }
+    index.build();
+    const ids = [...entries.keys()];
+    for (let k = 0; k < 300; k++) {
+      const id = ids[next() % ids.length];
+      expect(index.has(id)).toBe(entries.has(id));
+      expect(index.hashesOf(id).map((w) => formatHash(w)).sort()).toEqual([...(entries.get(id) ?? [])].sort());
+      expect(index.remove(id)).toBe(entries.get(id)?.length ?? 0);
+      entries.delete(id);
+      expect(index.has(id)).toBe(false);
+    }
+    for (let i = 0; i < 6000; i++) put(i % 30 === 0 ? flip(queries[i % 6], next() % 40, next) : randomHex(next), 4_000_000_000 + (i % 3000));
+    for (let k = 0; k < 100; k++) {
+      const id = k % 2 ? 4_000_000_000 + (next() % 3000) : ids[next() % ids.length];
+      expect(index.remove(id)).toBe(entries.get(id)?.length ?? 0);
+      entries.delete(id);
+    }
+    expect(index.size).toBe([...entries.values()].reduce((a, h) => a + h.length, 0));
+    for (const q of queries) expect(index.search(q, 40)).toEqual(naive(entries, q, 40));
+  });
+
   it("rejects bad ids, hashes and distances with clear errors", () => {
     const index = new HashIndex();
     expect(() => index.add("12", 1)).toThrow(/wrong length/);

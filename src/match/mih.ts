@@ -40,6 +40,8 @@ const STRIDE = FILTER_SLOTS + 2;
 const MAX_ID = 0xffffffff;
 /** Below this many hashes the index does not build postings: a scan is as fast. */
 const MIN_BUILD = 1024;
+/** Rows looked up by id with a plain scan before the ids get a sorted copy. */
+const UNSORTED_SCAN = 4096;
 
 /** 16-bit masks with at most r bits set, by r (0..3), fewest bits first. */
 const MASKS: Uint16Array[] = (() => {
@@ -131,9 +133,10 @@ export class HashIndex {
   /** labels per row, from a loaded file */
   #labelBytes: Uint8Array | null = null;
   #labelOff: Uint32Array | null = null;
-  #idToRow: Map<number, number> | null = null;
-  /** ids[p] === p for every row (null: not known yet) */
-  #identity: boolean | null = null;
+  /** ids of rows [0, sortedCover) sorted, and their rows (see #rowsOf) */
+  #sortedIds: Uint32Array | null = null;
+  #sortedRows: Uint32Array | null = null;
+  #sortedCover = 0;
   #q16 = new Uint16Array(16);
   #q32 = new Uint32Array(this.#q16.buffer);
   #hitIds: number[] = [];
@@ -160,6 +163,7 @@ export class HashIndex {
     if (this.#off) b += this.#off.byteLength;
     if (this.#post) b += this.#built * SLOTS * STRIDE * 2;
     if (this.#labelBytes && this.#labelOff) b += this.#labelBytes.byteLength + this.#labelOff.byteLength;
+    if (this.#sortedIds && this.#sortedRows) b += this.#sortedIds.byteLength + this.#sortedRows.byteLength;
     return b;
   }
 
@@ -216,62 +220,104 @@ export class HashIndex {
   /** Remove every hash held under `id`; returns how many were removed. */
   remove(id: number): number {
     checkId(id);
-    const ids = this.#ids;
-    const alive = this.#alive;
-    let removed = 0;
-    for (let p = 0; p < this.#n; p++) {
-      if (ids[p] === id && alive[p]) {
-        alive[p] = 0;
-        if (p < this.#built) this.#deadBuilt++;
-        else this.#deadPending++;
-        removed++;
-      }
+    const rows = this.#rowsOf(id, false);
+    for (const p of rows) {
+      this.#alive[p] = 0;
+      if (p < this.#built) this.#deadBuilt++;
+      else this.#deadPending++;
     }
-    if (removed) this.#idToRow = null;
-    return removed;
+    return rows.length;
   }
 
   /** True when some live hash is held under `id`. */
   has(id: number): boolean {
-    for (let p = 0; p < this.#n; p++) if (this.#ids[p] === id && this.#alive[p]) return true;
-    return false;
+    return this.#rowsOf(id, true).length > 0;
   }
 
-  /** The hashes (hex) held under `id`. */
+  /** The hashes held under `id`. */
   hashesOf(id: number): Hash256[] {
-    const out: Hash256[] = [];
-    for (let p = 0; p < this.#n; p++) {
-      if (this.#ids[p] === id && this.#alive[p]) out.push(this.#rows.slice(p * HASH_WORDS, (p + 1) * HASH_WORDS));
-    }
-    return out;
+    return this.#rowsOf(id, false).map((p) => this.#rows.slice(p * HASH_WORDS, (p + 1) * HASH_WORDS));
   }
 
   #dropLabels(): void {
     this.#labelBytes = null;
     this.#labelOff = null;
-    this.#idToRow = null;
-    this.#identity = null;
+  }
+
+  /**
+   * The live rows held under `id`, lowest first (only the first when `first`).
+   * Rows are found through a copy of the ids sorted by id (radix sort, made
+   * when needed: 8 bytes a hash), plus a scan of the rows added since.
+   */
+  #rowsOf(id: number, first: boolean): number[] {
+    const n = this.#n;
+    const ids = this.#ids;
+    const alive = this.#alive;
+    const out: number[] = [];
+    if (n - this.#sortedCover > UNSORTED_SCAN) this.#sortById();
+    const sk = this.#sortedIds;
+    const sv = this.#sortedRows;
+    let from = 0;
+    if (sk && sv) {
+      let lo = 0;
+      let hi = this.#sortedCover;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sk[mid] < id) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < this.#sortedCover && sk[i] === id; i++) {
+        if (alive[sv[i]]) {
+          out.push(sv[i]);
+          if (first) return out;
+        }
+      }
+      from = this.#sortedCover;
+    }
+    for (let p = from; p < n; p++) {
+      if (ids[p] === id && alive[p]) {
+        out.push(p);
+        if (first) return out;
+      }
+    }
+    return out;
+  }
+
+  /** Sort (id, row) pairs by id: 4 stable byte passes. */
+  #sortById(): void {
+    const n = this.#n;
+    let k = this.#ids.slice(0, n);
+    let v = new Uint32Array(n);
+    for (let i = 0; i < n; i++) v[i] = i;
+    let k2 = new Uint32Array(n);
+    let v2 = new Uint32Array(n);
+    const count = new Uint32Array(256);
+    for (let shift = 0; shift < 32; shift += 8) {
+      count.fill(0);
+      for (let i = 0; i < n; i++) count[(k[i] >>> shift) & 255]++;
+      if (count[(k[0] >>> shift) & 255] === n) continue; // one bucket: nothing moves
+      let sum = 0;
+      for (let b = 0; b < 256; b++) {
+        const c = count[b];
+        count[b] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const d = count[(k[i] >>> shift) & 255]++;
+        k2[d] = k[i];
+        v2[d] = v[i];
+      }
+      [k, k2] = [k2, k];
+      [v, v2] = [v2, v];
+    }
+    this.#sortedIds = k;
+    this.#sortedRows = v;
+    this.#sortedCover = n;
   }
 
   /** The row of the first live hash held under `id` (undefined when none). */
   #rowOf(id: number): number | undefined {
-    if (this.#identity === null) {
-      let identity = true;
-      for (let p = 0; p < this.#n; p++) {
-        if (this.#ids[p] !== p) {
-          identity = false;
-          break;
-        }
-      }
-      this.#identity = identity;
-    }
-    if (this.#identity) return id < this.#n && this.#alive[id] ? id : undefined;
-    if (!this.#idToRow) {
-      const m = new Map<number, number>();
-      for (let p = this.#n - 1; p >= 0; p--) if (this.#alive[p]) m.set(this.#ids[p], p);
-      this.#idToRow = m;
-    }
-    return this.#idToRow.get(id);
+    return this.#rowsOf(id, true)[0];
   }
 
   /** The (first) hash held under `id`, as hex; undefined when none. */
@@ -355,6 +401,9 @@ export class HashIndex {
     }
     alive.fill(0, w, this.#n);
     this.#n = w;
+    this.#sortedIds = null;
+    this.#sortedRows = null;
+    this.#sortedCover = 0;
     this.#deadBuilt = 0;
     this.#deadPending = 0;
     this.#built = 0;
