@@ -182,6 +182,9 @@ describe("hashsafe match", () => {
     r = await run(["match", img("original.jpg"), "--against", path.join(dir, "nobank.txt")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nobank\.txt: no such file/);
+    r = await run(["match", img("original.jpg"), "--against", img("q1050.jpg")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/q1050\.jpg: this is an image, not a bank/);
     r = await run(["match", img("original.jpg")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--against <list\|bank\.idx> is required/);

@@ -167,6 +167,11 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
 
   let errors = 0;
   let bank: Bank;
+  const bankHead = await readHead(opts.against!);
+  if (bankHead && sniffFormat(bankHead)) {
+    say(`${opts.against}: this is an image, not a bank: --against takes a hash list or an index file (\`hashsafe hash\` makes a list from images)`);
+    return MATCH_EXIT.ERROR;
+  }
   try {
     bank = await loadBank([opts.against!], { strict: opts.strict });
   } catch (err) {
