@@ -129,6 +129,17 @@ describe("reading lists", () => {
     expect(r.entries[0].line).toBe(501);
   });
 
+  it("reads every line of a list bigger than the read chunks, with CRLF and a last line without newline", async () => {
+    const hashes: string[] = [];
+    for (let i = 0; i < 40_000; i++) hashes.push(randomBytes(32).toString("hex"));
+    const f = await file("big.txt", hashes.map((h, i) => `${h},entry ${i}`).join("\r\n"));
+    const r = await readHashList(f);
+    expect(r.problemCount).toBe(0);
+    expect(r.count).toBe(40_000);
+    const bad = r.entries.filter((e, i) => e.hash !== hashes[i] || e.metadata !== `entry ${i}` || e.line !== i + 1);
+    expect(bad).toEqual([]);
+  });
+
   it("writes lists that read back the same, in all three formats", async () => {
     const entries = [
       { hash: A, metadata: 'a, "quoted" name.jpg' },
