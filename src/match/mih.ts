@@ -586,7 +586,12 @@ export class HashIndex {
         if (a === b) continue;
         const limit = d - POP16[masks[mi]];
         for (let k = (pb + a * STRIDE) >> 1, e = (pb + b * STRIDE) >> 1; k < e; k += 4) {
-          const fd = popcount32(post32[k] ^ g0) + popcount32(post32[k + 1] ^ g1) + popcount32(post32[k + 2] ^ g2);
+          // popcount(a) + popcount(b) + popcount(c) as popcount(a ^ b ^ c) + 2 popcount(majority)
+          const x0 = post32[k] ^ g0;
+          const x1 = post32[k + 1] ^ g1;
+          const x2 = post32[k + 2] ^ g2;
+          const u = x0 ^ x1;
+          const fd = popcount32(u ^ x2) + 2 * popcount32((x0 & x1) | (u & x2));
           if (fd > limit) continue;
           const p = post32[k + 3];
           if (!alive[p]) continue;
