@@ -188,6 +188,18 @@ describe("hashsafe match", () => {
     r = await run(["match", img("original.jpg")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--against <list\|bank\.idx> is required/);
+    // usage errors are 2 as well (1 means "no match")
+    r = await run(["match", img("original.jpg"), "--against", bank, "--bogus"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+    r = await run(["match", "--against", bank]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nothing to match/);
+    r = await run(["compare", ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/compare takes exactly two images or hashes/);
+    r = await run(["compare", "--frob", ORIG, ORIG]);
+    expect(r.code).toBe(2);
   });
 
   it("text output: one line per match and a summary", async () => {

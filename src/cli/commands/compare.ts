@@ -97,15 +97,25 @@ export function registerCompare(program: Command): void {
   program
     .command("compare")
     .description("distance between two images or hashes, and whether they match (exit 0: match, 1: no match, 2: errors)")
-    .argument("<a>", "an image file or a 64-hex-digit PDQ hash")
-    .argument("<b>", "an image file or a 64-hex-digit PDQ hash")
+    .argument("[a]", "an image file or a 64-hex-digit PDQ hash")
+    .argument("[b]", "an image file or a 64-hex-digit PDQ hash")
+    // usage problems are checked in runCompare, to exit 2 (1 means "no match")
+    .allowUnknownOption()
+    .allowExcessArguments()
     .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
     .option("--dihedral", "also try the 7 rotations and mirrors of the image and give the best")
     .option("--trim-borders", "also try the image with uniform borders cut off")
     .option("--format <format>", "text (default) or json")
     .option("--mode <mode>", "full (default) or squash512: how images are hashed")
     .option("--no-orient", "ignore EXIF orientation")
-    .action(async (a: string, b: string, opts: CompareOptions) => {
+    .action(async (a: string | undefined, b: string | undefined, opts: CompareOptions, cmd: Command) => {
+      const extra = cmd.args.slice(2);
+      const unknown = [a, b, ...extra].find((x) => x !== undefined && x.startsWith("-") && x.length > 1);
+      if (unknown || a === undefined || b === undefined || extra.length > 0) {
+        say(`${unknown ? `unknown option '${unknown}'` : "compare takes exactly two images or hashes"}\n(run with --help for usage)`);
+        process.exitCode = MATCH_EXIT.ERROR;
+        return;
+      }
       process.exitCode = await runCompare(a, b, opts);
     });
 }

@@ -144,6 +144,9 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   let jobs = defaultJobs();
   let maxPixels = DEFAULT_MAX_PIXELS;
   try {
+    const unknown = inputs.find((a) => a.startsWith("-") && a.length > 1);
+    if (unknown) throw new MatchUsageError(`unknown option '${unknown}'`);
+    if (inputs.length === 0) throw new MatchUsageError("nothing to match: give images, folders, hash lists or hashes");
     if (!opts.against) throw new MatchUsageError("--against <list|bank.idx> is required: the hashes to match against");
     threshold = parseThreshold(opts.threshold);
     minQuality = parseQuality(opts.minQuality);
@@ -316,7 +319,10 @@ export function registerMatch(program: Command): void {
   program
     .command("match")
     .description("check images, folders or hash lists against a bank of hashes (exit 0: match, 1: none, 2: errors)")
-    .argument("<inputs...>", "image files, folders (walked recursively), hash lists, or hashes")
+    .argument("[inputs...]", "image files, folders (walked recursively), hash lists, or hashes")
+    // usage problems are checked in runMatch, to exit 2 (1 means "no match")
+    .allowUnknownOption()
+    .allowExcessArguments()
     .option("--against <bank>", "the bank: a hash list (hex lines, CSV with a hash column, ndjson) or an index file from `index build`")
     .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
     .option("--dihedral", "also match the 7 rotations and mirrors of each image")
