@@ -5,7 +5,7 @@
  * (PDQ, or MD5 for videos). Every problem is a
  * record with a message; the rest goes on.
  */
-import { open } from "node:fs/promises";
+import { tryReadHead } from "../image/node.ts";
 import type { PdqMode } from "../pdq/index.ts";
 import { checkHash, type HashType } from "../protocol/index.ts";
 import { looksLikeText, sniffFormat } from "../image/sniff.ts";
@@ -54,21 +54,6 @@ export interface GatherOptions {
 const HEX_HASH = /^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{32})$/;
 const LIST_EXTENSIONS = /\.(txt|csv|tsv|ndjson|jsonl|json|hashes|lst)$/i;
 
-async function readHead(file: string): Promise<Uint8Array | null> {
-  try {
-    const fh = await open(file, "r");
-    try {
-      const buf = new Uint8Array(64);
-      const { bytesRead } = await fh.read(buf, 0, 64, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return null;
-  }
-}
-
 function typeOf(hex: string): HashType {
   return hex.length === 64 ? "pdq" : "md5";
 }
@@ -94,7 +79,7 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       result.problems.push({ source: e.path, message: e.error.message });
       continue;
     }
-    const head = await readHead(e.path);
+    const head = await tryReadHead(e.path);
     const isImage = head !== null && sniffFormat(head) !== null;
     if (!isImage && head !== null && (LIST_EXTENSIONS.test(e.path) || looksLikeText(head))) {
       let list: ListResult;

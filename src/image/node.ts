@@ -35,7 +35,8 @@ export interface DecodedImage extends PixelImage {
 
 const SNIFF_BYTES = 64;
 
-async function readHead(path: string): Promise<Uint8Array> {
+/** The first `SNIFF_BYTES` bytes of a file (fewer if it is shorter). */
+export async function readHead(path: string): Promise<Uint8Array> {
   const fh = await open(path, "r");
   try {
     const buf = new Uint8Array(SNIFF_BYTES);
@@ -43,6 +44,15 @@ async function readHead(path: string): Promise<Uint8Array> {
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
+  }
+}
+
+/** {@link readHead}, or null when the file cannot be read. */
+export async function tryReadHead(path: string): Promise<Uint8Array | null> {
+  try {
+    return await readHead(path);
+  } catch {
+    return null;
   }
 }
 

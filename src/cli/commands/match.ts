@@ -3,10 +3,9 @@
  * hash lists against a bank (hash lists or an index file), like grep: exit 0
  * when something matched, 1 when nothing did, 2 on errors.
  */
-import { open } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
-import { decodeImage } from "../../image/node.ts";
+import { decodeImage, tryReadHead } from "../../image/node.ts";
 import { looksLikeText, sniffFormat } from "../../image/sniff.ts";
 import { type Bank, loadBank } from "../../match/bank.ts";
 import { hashProblem } from "../../match/hash256.ts";
@@ -71,21 +70,6 @@ export function parseMode(v: string | undefined): PdqMode {
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-
-async function readHead(file: string): Promise<Uint8Array | null> {
-  try {
-    const fh = await open(file, "r");
-    try {
-      const buf = new Uint8Array(64);
-      const { bytesRead } = await fh.read(buf, 0, 64, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return null;
-  }
-}
 
 /** Decode an image and make its query variants; throws HashError. */
 export async function imageQuery(path: string | Uint8Array, source: string, opts: QueryOptions): Promise<Query> {
@@ -170,7 +154,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
 
   let errors = 0;
   let bank: Bank;
-  const bankHead = await readHead(opts.against!);
+  const bankHead = await tryReadHead(opts.against!);
   if (bankHead && sniffFormat(bankHead)) {
     say(`${opts.against}: this is an image, not a bank: --against takes a hash list or an index file (\`hashsafe hash\` makes a list from images)`);
     return MATCH_EXIT.ERROR;
@@ -264,7 +248,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
         say(`${e.path}: ${e.error.message}`);
         continue;
       }
-      const head = await readHead(e.path);
+      const head = await tryReadHead(e.path);
       const isImage = head !== null && sniffFormat(head) !== null;
       if (isImage || head === null || head.length === 0 || !looksLikeText(head)) {
         batch.push(e.path);
