@@ -126,16 +126,17 @@ function cachedRowFan(n: number): RowFan {
 }
 
 /**
- * A source of luminance rows, as running sums: `prefixRow(y, into)` writes
- * into[0] = 0 and into[x + 1] = into[x] + scale * luma(x, y) for x < width.
- * (Integer-scaled luminance keeps the per-pixel work to integer arithmetic.)
+ * A source of luminance rows, as running sums: `sums(y)` gives
+ * s1[0] = 0, s1[x + 1] = s1[x] + scale * luma(x, y) for x < width, and
+ * s2[m] = s1[0] + ... + s1[m - 1] for m = 0..width + 1 (the arrays may be
+ * reused by the next call). Integer-scaled luminance keeps both exact.
  */
 export interface LumaSource {
   width: number;
   height: number;
   /** Luminance is delivered multiplied by this. */
   scale: number;
-  prefixRow(y: number, into: Float64Array): void;
+  sums(y: number): { s1: Float64Array; s2: Float64Array };
 }
 
 /**
@@ -224,8 +225,6 @@ export function blurDecimate(src: LumaSource): Float64Array {
   const plan = cachedColumnPlan(width);
   const fan = cachedRowFan(height);
   const out = new Float64Array(64 * 64);
-  const prefix = new Float64Array(width + 1);
-  const prefix2 = new Float64Array(width + 2);
   const rowSamples = new Float64Array(64);
   const { interior, s2, s2coef, start, hiIdx, loIdx, coef } = plan;
   const inv = 1 / src.scale;
@@ -233,13 +232,7 @@ export function blurDecimate(src: LumaSource): Float64Array {
     const s = fan.start[y];
     const e = fan.start[y + 1];
     if (s === e) continue;
-    src.prefixRow(y, prefix);
-    let acc2 = 0;
-    for (let x = 0; x <= width; x++) {
-      prefix2[x] = acc2;
-      acc2 += prefix[x];
-    }
-    prefix2[width + 1] = acc2;
+    const { s1: prefix, s2: prefix2 } = src.sums(y);
     for (let k = 0; k < 64; k++) {
       let acc = 0;
       if (interior[k]) {

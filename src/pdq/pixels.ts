@@ -4,6 +4,7 @@
  * No I/O and no Node APIs: this file runs in browsers and workers too.
  */
 import type { LumaSource } from "./blur.ts";
+import { type RowSums, wasmRowSums } from "./wasm/prefix.ts";
 
 /** Interleaved 8-bit pixels, row-major, `channels` bytes a pixel. */
 export interface PixelImage {
@@ -28,46 +29,48 @@ export function nearestIndices(n: number, size: number): Int32Array {
 /** Luminance x 1000 as an integer: 299 R + 587 G + 114 B (exact). */
 export const LUMA_SCALE = 1000;
 
-function prefixRgb(data: Uint8Array | Uint8ClampedArray, base: number, width: number, step: number, into: Float64Array): void {
-  let sum = 0;
-  into[0] = 0;
-  for (let x = 0, p = base; x < width; x++, p += step) {
-    sum += 299 * data[p] + 587 * data[p + 1] + 114 * data[p + 2];
-    into[x + 1] = sum;
-  }
-}
-
-function prefixGrey(data: Uint8Array | Uint8ClampedArray, base: number, width: number, step: number, into: Float64Array): void {
-  let sum = 0;
-  into[0] = 0;
-  for (let x = 0, p = base; x < width; x++, p += step) {
-    sum += 1000 * data[p];
-    into[x + 1] = sum;
-  }
-}
-
-function prefixSampled(
+/**
+ * Row sums in JavaScript (the same integers as prefix.wat): S1 = running sum
+ * of luminance x 1000, S2 = running sum of S1 (see blur.ts).
+ */
+function jsRowSums(
   data: Uint8Array | Uint8ClampedArray,
-  base: number,
-  offsets: Int32Array,
-  grey: boolean,
-  into: Float64Array,
-): void {
-  let sum = 0;
-  into[0] = 0;
-  const n = offsets.length;
-  if (grey) {
-    for (let x = 0; x < n; x++) {
-      sum += 1000 * data[base + offsets[x]];
-      into[x + 1] = sum;
+  width: number,
+  channels: number,
+  rowOf: Int32Array | null,
+  cols: Int32Array | null,
+): RowSums {
+  const n = cols ? cols.length : width;
+  const s1 = new Float64Array(n + 1);
+  const s2 = new Float64Array(n + 2);
+  const off = cols ? cols.map((x) => x * channels) : null;
+  const grey = channels < 3;
+  const [g, b, cr, cg, cb] = grey ? [0, 0, 1000, 0, 0] : [1, 2, 299, 587, 114];
+  const rowBytes = width * channels;
+  const out = { s1, s2 };
+  return (y) => {
+    const base = (rowOf ? rowOf[y] : y) * rowBytes;
+    let a = 0;
+    let c = 0;
+    if (off) {
+      for (let x = 0; x < n; x++) {
+        const p = base + off[x];
+        c += a;
+        s2[x + 1] = c;
+        a += cr * data[p] + cg * data[p + g] + cb * data[p + b];
+        s1[x + 1] = a;
+      }
+    } else {
+      for (let x = 0, p = base; x < n; x++, p += channels) {
+        c += a;
+        s2[x + 1] = c;
+        a += cr * data[p] + cg * data[p + g] + cb * data[p + b];
+        s1[x + 1] = a;
+      }
     }
-  } else {
-    for (let x = 0; x < n; x++) {
-      const p = base + offsets[x];
-      sum += 299 * data[p] + 587 * data[p + 1] + 114 * data[p + 2];
-      into[x + 1] = sum;
-    }
-  }
+    s2[n + 1] = c + a;
+    return out;
+  };
 }
 
 /**
@@ -77,24 +80,13 @@ function prefixSampled(
 export function lumaSource(image: PixelImage, squash: boolean): LumaSource {
   const { data, width, height, channels } = image;
   const squashed = squash && (width > SQUASH_SIDE || height > SQUASH_SIDE);
-  const grey = channels < 3;
-  const stride = width * channels;
-  if (squashed) {
-    const rowOf = nearestIndices(height, SQUASH_SIDE);
-    const offsets = nearestIndices(width, SQUASH_SIDE).map((x) => x * channels);
-    return {
-      width: SQUASH_SIDE,
-      height: SQUASH_SIDE,
-      scale: LUMA_SCALE,
-      prefixRow: (y, into) => prefixSampled(data, rowOf[y] * stride, offsets, grey, into),
-    };
-  }
+  const rowOf = squashed ? nearestIndices(height, SQUASH_SIDE) : null;
+  const cols = squashed ? nearestIndices(width, SQUASH_SIDE) : null;
+  const sums = wasmRowSums(data, width, channels, rowOf, cols) ?? jsRowSums(data, width, channels, rowOf, cols);
   return {
-    width,
-    height,
+    width: squashed ? SQUASH_SIDE : width,
+    height: squashed ? SQUASH_SIDE : height,
     scale: LUMA_SCALE,
-    prefixRow: grey
-      ? (y, into) => prefixGrey(data, y * stride, width, channels, into)
-      : (y, into) => prefixRgb(data, y * stride, width, channels, into),
+    sums,
   };
 }

@@ -1,0 +1,50 @@
+// The WebAssembly row sums: built from the committed .wat, and the same
+// hashes as the JavaScript loop.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeImage, hashPixels, type PdqMode } from "../src/index.ts";
+import { useWasm } from "../src/pdq/index.ts";
+import { PREFIX_WASM_BASE64 } from "../src/pdq/wasm/prefix-wasm.ts";
+import { REF, ROOT } from "./helpers.ts";
+
+describe("WebAssembly row sums", () => {
+  it("prefix-wasm.ts is prefix.wat compiled (npm run build:wasm after editing the .wat)", async () => {
+    const build = await import(path.join(ROOT, "src", "pdq", "wasm", "build.mjs"));
+    const base64 = await build.compileWat();
+    expect(PREFIX_WASM_BASE64).toBe(base64);
+    expect(readFileSync(path.join(ROOT, "src", "pdq", "wasm", "prefix-wasm.ts"), "utf8")).toBe(build.tsSource(base64));
+  });
+
+  it("gives the same hashes and qualities as the JavaScript loop (RGB, RGBA, grey; both modes)", async () => {
+    const files = ["bridge-1-original.jpg", "pen-and-coaster.png", "L.png", "RGBA.png", "exif-rotn-6.jpg", "small.jpg"];
+    try {
+      for (const f of files) {
+        const img = await decodeImage(path.join(REF, "images", f), { orient: false });
+        const n = img.width * img.height;
+        const rgba = new Uint8Array(n * 4);
+        const grey = new Uint8Array(n);
+        for (let i = 0; i < n; i++) {
+          rgba.set([img.data[i * 3], img.data[i * 3 + 1], img.data[i * 3 + 2], 200], i * 4);
+          grey[i] = img.data[i * 3 + 1];
+        }
+        const inputs = [
+          img,
+          { data: rgba, width: img.width, height: img.height, channels: 4 as const },
+          { data: grey, width: img.width, height: img.height, channels: 1 as const },
+        ];
+        for (const px of inputs) {
+          for (const mode of ["full", "squash512"] as PdqMode[]) {
+            useWasm(true);
+            const a = hashPixels(px, { mode, dihedral: true });
+            useWasm(false);
+            const b = hashPixels(px, { mode, dihedral: true });
+            expect(a, `${f} ${px.channels} channels ${mode}`).toEqual(b);
+          }
+        }
+      }
+    } finally {
+      useWasm(true);
+    }
+  });
+});
