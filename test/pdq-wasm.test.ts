@@ -9,14 +9,17 @@ import { PREFIX_WASM_BASE64 } from "../src/pdq/wasm/prefix-wasm.ts";
 import { REF, ROOT } from "./helpers.ts";
 
 describe("WebAssembly row sums", () => {
-  it("prefix-wasm.ts is prefix.wat compiled (npm run build:wasm after editing the .wat)", async () => {
+  it("prefix-wasm.ts and exact-wasm.ts are the .wat files compiled (npm run build:wasm after editing one)", async () => {
     const build = await import(path.join(ROOT, "src", "pdq", "wasm", "build.mjs"));
-    const base64 = await build.compileWat();
-    expect(PREFIX_WASM_BASE64).toBe(base64);
-    expect(readFileSync(path.join(ROOT, "src", "pdq", "wasm", "prefix-wasm.ts"), "utf8")).toBe(build.tsSource(base64));
+    expect(build.MODULES).toEqual(["prefix", "exact"]);
+    for (const name of build.MODULES) {
+      const base64 = await build.compileWat(name);
+      expect(readFileSync(path.join(ROOT, "src", "pdq", "wasm", `${name}-wasm.ts`), "utf8")).toBe(build.tsSource(name, base64));
+    }
+    expect(PREFIX_WASM_BASE64.length).toBeGreaterThan(100);
   });
 
-  it("gives the same hashes and qualities as the JavaScript loop (RGB, RGBA, grey; both modes)", async () => {
+  it("gives the same hashes and qualities as JavaScript, fast and exact paths (RGB, RGBA, grey; both modes)", async () => {
     const files = ["bridge-1-original.jpg", "pen-and-coaster.png", "L.png", "RGBA.png", "exif-rotn-6.jpg", "small.jpg"];
     try {
       for (const f of files) {
@@ -35,11 +38,13 @@ describe("WebAssembly row sums", () => {
         ];
         for (const px of inputs) {
           for (const mode of ["full", "squash512"] as PdqMode[]) {
-            useWasm(true);
-            const a = hashPixels(px, { mode, dihedral: true });
-            useWasm(false);
-            const b = hashPixels(px, { mode, dihedral: true });
-            expect(a, `${f} ${px.channels} channels ${mode}`).toEqual(b);
+            for (const exact of [false, true]) {
+              useWasm(true);
+              const a = hashPixels(px, { mode, dihedral: true, exact });
+              useWasm(false);
+              const b = hashPixels(px, { mode, dihedral: true, exact });
+              expect(a, `${f} ${px.channels} channels ${mode}${exact ? " exact" : ""}`).toEqual(b);
+            }
           }
         }
       }

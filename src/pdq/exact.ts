@@ -13,6 +13,8 @@
  */
 import { decimationIndex } from "./blur.ts";
 import { type PixelImage, nearestIndices, SQUASH_SIDE } from "./pixels.ts";
+import { EXACT_WASM_BASE64 } from "./wasm/exact-wasm.ts";
+import { ensureMemory, wasmInstance } from "./wasm/instance.ts";
 
 const f = Math.fround;
 const CR = f(0.299);
@@ -141,8 +143,85 @@ function boxCols(inp: Float32Array, out: Float32Array, w: number, h: number, win
   }
 }
 
-/** The 64x64 block exactly as the reference computes it (32-bit floats). */
+interface ExactExports {
+  memory: WebAssembly.Memory;
+  lumaRow(src: number, offp: number, n: number, step: number, goff: number, boff: number, dst: number): void;
+  boxRows(inp: number, out: number, w: number, h: number, win: number, maskp: number): void;
+  boxCols(inp: number, out: number, w: number, h: number, win: number, colsp: number, ncols: number, sumsp: number): void;
+}
+const exactCache: { value?: ExactExports | null } = {};
+
+/** Largest working memory the WebAssembly path may take (else JavaScript runs). */
+const WASM_EXACT_MAX_BYTES = 1 << 30;
+
+/** {@link referenceBlock} in WebAssembly (exact.wat); null when unavailable. */
+function referenceBlockWasm(image: PixelImage, squash: boolean): Float32Array | null {
+  const m = wasmInstance<ExactExports>(EXACT_WASM_BASE64, exactCache);
+  if (!m) return null;
+  const { data, width, height, channels } = image;
+  const squashed = squash && (width > SQUASH_SIDE || height > SQUASH_SIDE);
+  const w = squashed ? SQUASH_SIDE : width;
+  const h = squashed ? SQUASH_SIDE : height;
+  const rowBytes = width * channels;
+  const a8 = (n: number) => (n + 7) & ~7;
+  // Layout: row bytes | column offsets | luma | tmp | mask | all columns | kept columns | sums
+  const offp = a8(rowBytes) + 8;
+  const lumap = offp + a8(4 * w);
+  const tmpp = lumap + 4 * w * h;
+  const maskp = tmpp + 4 * w * h;
+  const allp = maskp + a8(w);
+  const keepp = allp + 4 * w;
+  const sump = keepp + 4 * 64;
+  const need = sump + 4 * w;
+  if (need > WASM_EXACT_MAX_BYTES || !ensureMemory(m.memory, need)) return null;
+  const buf = m.memory.buffer;
+  const bytes = new Uint8Array(buf);
+  const rowOf = squashed ? nearestIndices(height, SQUASH_SIDE) : null;
+  if (squashed) {
+    const off = new Int32Array(buf, offp, w);
+    const cols = nearestIndices(width, SQUASH_SIDE);
+    for (let x = 0; x < w; x++) off[x] = cols[x] * channels;
+  }
+  const grey = channels < 3;
+  const rowSrc = 8; // not 0: 0 means "no mask" below
+  for (let y = 0; y < h; y++) {
+    const base = (rowOf ? rowOf[y] : y) * rowBytes;
+    bytes.set(data.subarray(base, base + rowBytes), rowSrc);
+    m.lumaRow(rowSrc, squashed ? offp : 0, w, channels, grey ? 0 : 1, grey ? 0 : 2, lumap + 4 * w * y);
+  }
+  const keepCols = Int32Array.from({ length: 64 }, (_, j) => decimationIndex(w, j));
+  bytes.fill(0, maskp, maskp + w);
+  for (const x of keepCols) bytes[maskp + x] = 1;
+  const all = new Int32Array(buf, allp, w);
+  for (let x = 0; x < w; x++) all[x] = x;
+  new Int32Array(buf, keepp, 64).set(keepCols);
+  const wx = Math.floor((w + 127) / 128);
+  const wy = Math.floor((h + 127) / 128);
+  const sums = new Float32Array(buf, sump, w);
+  m.boxRows(lumap, tmpp, w, h, wx, 0);
+  sums.fill(0);
+  m.boxCols(tmpp, lumap, w, h, wy, allp, w, sump);
+  m.boxRows(lumap, tmpp, w, h, wx, maskp);
+  sums.fill(0);
+  m.boxCols(tmpp, lumap, w, h, wy, keepp, 64, sump);
+  const luma = new Float32Array(buf, lumap, w * h);
+  const block = new Float32Array(64 * 64);
+  for (let i = 0; i < 64; i++) {
+    const row = decimationIndex(h, i) * w;
+    for (let j = 0; j < 64; j++) block[i * 64 + j] = luma[row + keepCols[j]];
+  }
+  return block;
+}
+
+/**
+ * The 64x64 block exactly as the reference computes it (32-bit floats):
+ * in WebAssembly where available, else in JavaScript with Math.fround.
+ */
 export function referenceBlock(image: PixelImage, squash: boolean): Float32Array {
+  return referenceBlockWasm(image, squash) ?? referenceBlockJs(image, squash);
+}
+
+function referenceBlockJs(image: PixelImage, squash: boolean): Float32Array {
   const { luma, w, h } = luma32(image, squash);
   const tmp = new Float32Array(w * h);
   const wx = Math.floor((w + 127) / 128);

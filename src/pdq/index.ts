@@ -150,6 +150,6 @@ export { SQUASH_SIDE };
  */
 export { blurDecimate, type LumaSource } from "./blur.ts";
 export { lumaSource } from "./pixels.ts";
-export { useWasm } from "./wasm/prefix.ts";
+export { useWasm } from "./wasm/instance.ts";
 export { dct16, qualityWithMargin, threshold, wordsToHex } from "./dct.ts";
 export { dct32, referenceBlock } from "./exact.ts";

@@ -2,10 +2,11 @@
  * The row running sums (see prefix.wat) in WebAssembly: the same exact
  * integers as the JavaScript loop in pixels.ts, about twice as fast. Used
  * when WebAssembly is available (Node, browsers, workers); otherwise, or
- * after `useWasm(false)`, the JavaScript loop runs.
+ * after `useWasm(false)` (instance.ts), the JavaScript loop runs.
  *
  * No I/O and no Node APIs: this file runs in browsers and workers too.
  */
+import { ensureMemory, wasmInstance } from "./instance.ts";
 import { PREFIX_WASM_BASE64 } from "./prefix-wasm.ts";
 
 interface Exports {
@@ -14,28 +15,7 @@ interface Exports {
   prefixSampled(src: number, offp: number, n: number, goff: number, boff: number, cr: number, cg: number, cb: number, s1p: number, s2p: number): void;
 }
 
-let exportsCache: Exports | null | undefined;
-let enabled = true;
-
-/** Turn the WebAssembly path on or off (tests and benchmarks compare both). */
-export function useWasm(on: boolean): void {
-  enabled = on;
-}
-
-function instance(): Exports | null {
-  if (!enabled) return null;
-  if (exportsCache === undefined) {
-    try {
-      const bin = atob(PREFIX_WASM_BASE64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      exportsCache = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
-    } catch {
-      exportsCache = null;
-    }
-  }
-  return exportsCache;
-}
+const cache: { value?: Exports | null } = {};
 
 /** Fills S1 and S2 of one output row (see prefix.wat). */
 export type RowSums = (y: number) => { s1: Float64Array; s2: Float64Array };
@@ -54,7 +34,7 @@ export function wasmRowSums(
   rowOf: Int32Array | null,
   cols: Int32Array | null,
 ): RowSums | null {
-  const w = instance();
+  const w = wasmInstance<Exports>(PREFIX_WASM_BASE64, cache);
   if (!w) return null;
   const rowBytes = width * channels;
   const n = cols ? cols.length : width;
@@ -62,8 +42,7 @@ export function wasmRowSums(
   const s1p = offp + align8(cols ? 4 * n : 0);
   const s2p = s1p + 8 * (n + 1);
   const need = s2p + 8 * (n + 2);
-  const have = w.memory.buffer.byteLength;
-  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536));
+  if (!ensureMemory(w.memory, need)) return null;
   const buf = w.memory.buffer;
   const bytes = new Uint8Array(buf);
   if (cols) {
