@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeImage, hashPixels, type PdqMode } from "../src/index.ts";
-import { useWasm } from "../src/pdq/index.ts";
+import { referenceBlock, useWasm } from "../src/pdq/index.ts";
 import { PREFIX_WASM_BASE64 } from "../src/pdq/wasm/prefix-wasm.ts";
 import { REF, ROOT } from "./helpers.ts";
 
@@ -45,6 +45,28 @@ describe("WebAssembly row sums", () => {
               const b = hashPixels(px, { mode, dihedral: true, exact });
               expect(a, `${f} ${px.channels} channels ${mode}${exact ? " exact" : ""}`).toEqual(b);
             }
+          }
+        }
+      }
+    } finally {
+      useWasm(true);
+    }
+  });
+
+  it("the exact 32-bit 64x64 block is bit-identical in WebAssembly and JavaScript, at many sizes", () => {
+    let seed = 99;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const sizes = [[5, 5], [15, 182], [300, 300], [100, 257], [257, 100], [1000, 40], [64, 64], [513, 700]];
+    try {
+      for (const [width, height] of sizes) {
+        for (const channels of [1, 3, 4] as const) {
+          const data = new Uint8Array(width * height * channels).map(() => 90 + Math.floor(rnd() * 80));
+          for (const squash of [false, true]) {
+            useWasm(true);
+            const a = referenceBlock({ data, width, height, channels }, squash);
+            useWasm(false);
+            const b = referenceBlock({ data, width, height, channels }, squash);
+            expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${width}x${height}x${channels} squash=${squash}`).toBe(true);
           }
         }
       }

@@ -58,88 +58,39 @@ function luma32(image: PixelImage, squash: boolean): { luma: Float32Array; w: nu
 }
 
 /**
- * The reference's 1-D box filter along every row of `inp` (w x h) into `out`:
- * a running sum in 32-bit floats, in the reference's four phases (fill, grow,
- * slide, shrink), dividing by the current count. With `keep`, the sums still
- * run through the whole row but only those columns are written.
+ * The reference's 1-D box filter over `n` samples of `inp` (from `start`,
+ * `stride` apart) into `out`: a running sum in 32-bit floats in the
+ * reference's four phases (fill, grow, slide, shrink), out = sum / count.
+ * (The JavaScript fallback of exact.wat; simple on purpose.)
  */
-function boxRows(inp: Float32Array, out: Float32Array, w: number, h: number, win: number, keep: Uint8Array | null): void {
+function box1d(inp: Float32Array, out: Float32Array, start: number, n: number, stride: number, win: number): void {
   const half = Math.floor((win + 2) / 2);
   const p1 = half - 1;
   const p2 = win - half + 1;
-  const p3 = w - win;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    let ri = row;
-    let li = row;
-    let oi = row;
-    let sum = 0;
-    let count = 0;
-    for (let i = 0; i < p1; i++) {
-      sum = f(sum + inp[ri++]);
-      count++;
-    }
-    for (let i = 0; i < p2; i++, oi++) {
-      sum = f(sum + inp[ri++]);
-      count++;
-      if (!keep || keep[oi - row]) out[oi] = sum / count;
-    }
-    for (let i = 0; i < p3; i++, oi++) {
-      sum = f(sum + inp[ri++]);
-      sum = f(sum - inp[li++]);
-      if (!keep || keep[oi - row]) out[oi] = sum / count;
-    }
-    for (let i = 0; i < p1; i++, oi++) {
-      sum = f(sum - inp[li++]);
-      count--;
-      if (!keep || keep[oi - row]) out[oi] = sum / count;
-    }
-  }
-}
-
-/**
- * The same filter down every column listed in `cols`, computed row by row
- * with one running sum per column: the same additions in the same order as
- * the reference's column-at-a-time loop, reading memory in order.
- */
-function boxCols(inp: Float32Array, out: Float32Array, w: number, h: number, win: number, cols: Int32Array): void {
-  const half = Math.floor((win + 2) / 2);
-  const p1 = half - 1;
-  const p2 = win - half + 1;
-  const p3 = h - win;
-  const n = cols.length;
-  const sums = new Float32Array(n);
-  let ri = 0;
-  let li = 0;
-  let oi = 0;
+  const p3 = n - win;
+  let li = start;
+  let ri = start;
+  let oi = start;
+  let sum = 0;
   let count = 0;
-  for (let i = 0; i < p1; i++, ri += w) {
-    for (let c = 0; c < n; c++) sums[c] = sums[c] + inp[ri + cols[c]];
+  for (let i = 0; i < p1; i++, ri += stride) {
+    sum = f(sum + inp[ri]);
     count++;
   }
-  for (let i = 0; i < p2; i++, ri += w, oi += w) {
+  for (let i = 0; i < p2; i++, ri += stride, oi += stride) {
+    sum = f(sum + inp[ri]);
     count++;
-    for (let c = 0; c < n; c++) {
-      const x = cols[c];
-      const sum = (sums[c] = sums[c] + inp[ri + x]);
-      out[oi + x] = sum / count;
-    }
+    out[oi] = sum / count;
   }
-  for (let i = 0; i < p3; i++, ri += w, li += w, oi += w) {
-    for (let c = 0; c < n; c++) {
-      const x = cols[c];
-      sums[c] = sums[c] + inp[ri + x];
-      const sum = (sums[c] = sums[c] - inp[li + x]);
-      out[oi + x] = sum / count;
-    }
+  for (let i = 0; i < p3; i++, ri += stride, li += stride, oi += stride) {
+    sum = f(sum + inp[ri]);
+    sum = f(sum - inp[li]);
+    out[oi] = sum / count;
   }
-  for (let i = 0; i < p1; i++, li += w, oi += w) {
+  for (let i = 0; i < p1; i++, li += stride, oi += stride) {
+    sum = f(sum - inp[li]);
     count--;
-    for (let c = 0; c < n; c++) {
-      const x = cols[c];
-      const sum = (sums[c] = sums[c] - inp[li + x]);
-      out[oi + x] = sum / count;
-    }
+    out[oi] = sum / count;
   }
 }
 
@@ -172,7 +123,7 @@ function referenceBlockWasm(image: PixelImage, squash: boolean): Float32Array | 
   const allp = maskp + a8(w);
   const keepp = allp + 4 * w;
   const sump = keepp + 4 * 64;
-  const need = sump + 4 * w;
+  const need = sump + 4 * Math.max(w, 64);
   if (need > WASM_EXACT_MAX_BYTES || !ensureMemory(m.memory, need)) return null;
   const buf = m.memory.buffer;
   const bytes = new Uint8Array(buf);
@@ -197,7 +148,7 @@ function referenceBlockWasm(image: PixelImage, squash: boolean): Float32Array | 
   new Int32Array(buf, keepp, 64).set(keepCols);
   const wx = Math.floor((w + 127) / 128);
   const wy = Math.floor((h + 127) / 128);
-  const sums = new Float32Array(buf, sump, w);
+  const sums = new Float32Array(buf, sump, Math.max(w, 64));
   m.boxRows(lumap, tmpp, w, h, wx, 0);
   sums.fill(0);
   m.boxCols(tmpp, lumap, w, h, wy, allp, w, sump);
@@ -226,20 +177,14 @@ function referenceBlockJs(image: PixelImage, squash: boolean): Float32Array {
   const tmp = new Float32Array(w * h);
   const wx = Math.floor((w + 127) / 128);
   const wy = Math.floor((h + 127) / 128);
-  const keepCols = Int32Array.from({ length: 64 }, (_, j) => decimationIndex(w, j));
-  const keepMask = new Uint8Array(w);
-  for (const x of keepCols) keepMask[x] = 1;
-  const allCols = Int32Array.from({ length: w }, (_, x) => x);
-  // The first pass over every pixel; the second only where the 64 sampled
-  // columns need it (row sums still run through whole rows, as the reference's do).
-  boxRows(luma, tmp, w, h, wx, null);
-  boxCols(tmp, luma, w, h, wy, allCols);
-  boxRows(luma, tmp, w, h, wx, keepMask);
-  boxCols(tmp, luma, w, h, wy, keepCols);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let y = 0; y < h; y++) box1d(luma, tmp, y * w, w, 1, wx);
+    for (let x = 0; x < w; x++) box1d(tmp, luma, x, h, w, wy);
+  }
   const block = new Float32Array(64 * 64);
   for (let i = 0; i < 64; i++) {
     const row = decimationIndex(h, i) * w;
-    for (let j = 0; j < 64; j++) block[i * 64 + j] = luma[row + keepCols[j]];
+    for (let j = 0; j < 64; j++) block[i * 64 + j] = luma[row + decimationIndex(w, j)];
   }
   return block;
 }
