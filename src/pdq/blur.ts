@@ -127,16 +127,16 @@ function cachedRowFan(n: number): RowFan {
 
 /**
  * A source of luminance rows, as running sums: `sums(y)` gives
- * s1[0] = 0, s1[x + 1] = s1[x] + scale * luma(x, y) for x < width, and
- * s2[m] = s1[0] + ... + s1[m - 1] for m = 0..width + 1 (the arrays may be
- * reused by the next call). Integer-scaled luminance keeps both exact.
+ * s2[m] = s1[0] + ... + s1[m - 1] for m = 0..width + 1, where s1[0] = 0 and
+ * s1[x + 1] = s1[x] + scale * luma(x, y) (so s1[m] = s2[m + 1] - s2[m]). The
+ * array may be reused by the next call. Integer-scaled luminance keeps it exact.
  */
 export interface LumaSource {
   width: number;
   height: number;
   /** Luminance is delivered multiplied by this. */
   scale: number;
-  sums(y: number): { s1: Float64Array; s2: Float64Array };
+  sums(y: number): Float64Array;
 }
 
 /**
@@ -232,14 +232,18 @@ export function blurDecimate(src: LumaSource): Float64Array {
     const s = fan.start[y];
     const e = fan.start[y + 1];
     if (s === e) continue;
-    const { s1: prefix, s2: prefix2 } = src.sums(y);
+    const prefix2 = src.sums(y);
     for (let k = 0; k < 64; k++) {
       let acc = 0;
       if (interior[k]) {
         const q = k * 4;
         acc = (prefix2[s2[q]] - prefix2[s2[q + 1]] - (prefix2[s2[q + 2]] - prefix2[s2[q + 3]])) * s2coef[k];
       } else {
-        for (let t = start[k], end = start[k + 1]; t < end; t++) acc += (prefix[hiIdx[t]] - prefix[loIdx[t]]) * coef[t];
+        for (let t = start[k], end = start[k + 1]; t < end; t++) {
+          const hi = hiIdx[t];
+          const lo = loIdx[t];
+          acc += (prefix2[hi + 1] - prefix2[hi] - (prefix2[lo + 1] - prefix2[lo])) * coef[t];
+        }
       }
       rowSamples[k] = acc * inv;
     }

@@ -30,8 +30,8 @@ export function nearestIndices(n: number, size: number): Int32Array {
 export const LUMA_SCALE = 1000;
 
 /**
- * Row sums in JavaScript (the same integers as prefix.wat): S1 = running sum
- * of luminance x 1000, S2 = running sum of S1 (see blur.ts).
+ * Row sums in JavaScript (the same integers as prefix.wat): S2 = running sum
+ * of S1, the running sum of luminance x 1000 (see blur.ts).
  */
 function jsRowSums(
   data: Uint8Array | Uint8ClampedArray,
@@ -41,13 +41,11 @@ function jsRowSums(
   cols: Int32Array | null,
 ): RowSums {
   const n = cols ? cols.length : width;
-  const s1 = new Float64Array(n + 1);
   const s2 = new Float64Array(n + 2);
   const off = cols ? cols.map((x) => x * channels) : null;
   const grey = channels < 3;
   const [g, b, cr, cg, cb] = grey ? [0, 0, 1000, 0, 0] : [1, 2, 299, 587, 114];
   const rowBytes = width * channels;
-  const out = { s1, s2 };
   return (y) => {
     const base = (rowOf ? rowOf[y] : y) * rowBytes;
     let a = 0;
@@ -58,18 +56,16 @@ function jsRowSums(
         c += a;
         s2[x + 1] = c;
         a += cr * data[p] + cg * data[p + g] + cb * data[p + b];
-        s1[x + 1] = a;
       }
     } else {
       for (let x = 0, p = base; x < n; x++, p += channels) {
         c += a;
         s2[x + 1] = c;
         a += cr * data[p] + cg * data[p + g] + cb * data[p + b];
-        s1[x + 1] = a;
       }
     }
     s2[n + 1] = c + a;
-    return out;
+    return s2;
   };
 }
 

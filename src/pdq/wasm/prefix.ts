@@ -11,14 +11,14 @@ import { PREFIX_WASM_BASE64 } from "./prefix-wasm.ts";
 
 interface Exports {
   memory: WebAssembly.Memory;
-  prefixRow(src: number, n: number, step: number, goff: number, boff: number, cr: number, cg: number, cb: number, s1p: number, s2p: number): void;
-  prefixSampled(src: number, offp: number, n: number, goff: number, boff: number, cr: number, cg: number, cb: number, s1p: number, s2p: number): void;
+  prefixRow(src: number, n: number, step: number, goff: number, boff: number, cr: number, cg: number, cb: number, s2p: number): void;
+  prefixSampled(src: number, offp: number, n: number, goff: number, boff: number, cr: number, cg: number, cb: number, s2p: number): void;
 }
 
 const cache: { value?: Exports | null } = {};
 
-/** Fills S1 and S2 of one output row (see prefix.wat). */
-export type RowSums = (y: number) => { s1: Float64Array; s2: Float64Array };
+/** Fills S2 of one output row (see prefix.wat) and returns it. */
+export type RowSums = (y: number) => Float64Array;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
@@ -39,8 +39,7 @@ export function wasmRowSums(
   const rowBytes = width * channels;
   const n = cols ? cols.length : width;
   const offp = align8(rowBytes);
-  const s1p = offp + align8(cols ? 4 * n : 0);
-  const s2p = s1p + 8 * (n + 1);
+  const s2p = offp + align8(cols ? 4 * n : 0);
   const need = s2p + 8 * (n + 2);
   if (!ensureMemory(w.memory, need)) return null;
   const buf = w.memory.buffer;
@@ -49,16 +48,14 @@ export function wasmRowSums(
     const off = new Int32Array(buf, offp, n);
     for (let x = 0; x < n; x++) off[x] = cols[x] * channels;
   }
-  const s1 = new Float64Array(buf, s1p, n + 1);
   const s2 = new Float64Array(buf, s2p, n + 2);
   const grey = channels < 3;
   const [goff, boff, cr, cg, cb] = grey ? [0, 0, 1000, 0, 0] : [1, 2, 299, 587, 114];
-  const out = { s1, s2 };
   return (y) => {
     const base = (rowOf ? rowOf[y] : y) * rowBytes;
     bytes.set(data.subarray(base, base + rowBytes), 0);
-    if (cols) w.prefixSampled(0, offp, n, goff, boff, cr, cg, cb, s1p, s2p);
-    else w.prefixRow(0, n, channels, goff, boff, cr, cg, cb, s1p, s2p);
-    return out;
+    if (cols) w.prefixSampled(0, offp, n, goff, boff, cr, cg, cb, s2p);
+    else w.prefixRow(0, n, channels, goff, boff, cr, cg, cb, s2p);
+    return s2;
   };
 }
