@@ -3,8 +3,8 @@
 //
 // Each measurement runs in its own child process (so peak memory is its own):
 //   floor      sharp decoding to raw RGB pixels only, same concurrency
-//   squash512  decode + PDQ squash512 (hashFile)
-//   full       decode + PDQ on the full-resolution pixels (hashFile)
+//   squash512  decode + PDQ squash512 (hashFiles, the pipeline of `hashsafe hash`)
+//   full       decode + PDQ on the full-resolution pixels (hashFiles)
 // then a single-threaded breakdown of where the time goes.
 // Usage: node bench/hash.mjs [--jobs N] [--runs N] [--corpus DIR]
 import { execFileSync } from "node:child_process";
@@ -29,20 +29,26 @@ const files = readdirSync(corpus).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).
 if (args[0] === "--child") {
   const kind = args[1];
   const sharp = (await import("sharp")).default;
-  const { hashFile, decodeImage } = await import(path.join(root, "dist", "index.js"));
-  const work =
-    kind === "floor"
-      ? (f) => decodeImage(f, { orient: false })
-      : (f) => hashFile(f, { mode: kind, orient: false });
+  const { hashFiles, decodeImage } = await import(path.join(root, "dist", "index.js"));
   sharp.cache(false);
-  let next = 0;
+  let failed = 0;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: jobs }, async () => {
-      while (next < files.length) await work(files[next++]);
-    }),
-  );
+  if (kind === "floor") {
+    // Bare decode to RGB pixels, `jobs` decodes in flight: the floor.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: jobs }, async () => {
+        while (next < files.length) await decodeImage(files[next++], { orient: false });
+      }),
+    );
+  } else {
+    // What `hashsafe hash --jobs N` runs: the same number of decodes in flight.
+    await hashFiles(files, { mode: kind, orient: false, jobs }, (o) => {
+      if (o.error) failed++;
+    });
+  }
   const seconds = (performance.now() - t0) / 1000;
+  if (failed) throw new Error(`${failed} files failed`);
   process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
   process.exit(0);
 }

@@ -17,7 +17,14 @@ export {
   type PdqResult,
   type PixelImage,
 } from "./pdq/index.ts";
-export { hashFile, hashImage, type HashOptions, type ImageHashResult } from "./image/hash.ts";
+export {
+  type FileHashOutcome,
+  hashFile,
+  hashFiles,
+  hashImage,
+  type HashOptions,
+  type ImageHashResult,
+} from "./image/hash.ts";
 export { type DecodedImage, type DecodeOptions, decodeImage } from "./image/node.ts";
 export { DEFAULT_MAX_PIXELS } from "./image/limits.ts";
 export { type ImageFormat, sniffFormat } from "./image/sniff.ts";

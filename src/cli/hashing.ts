@@ -1,9 +1,10 @@
 /**
- * Hash many files with bounded concurrency. Results come back in input order;
- * a file that fails becomes an error record and the others go on.
+ * Hash many files with bounded concurrency (the library's hashFiles). Results
+ * come back in input order; a file that fails becomes an error record and the
+ * others go on.
  */
 import { availableParallelism } from "node:os";
-import { hashFile, type HashOptions, type ImageHashResult } from "../image/hash.ts";
+import { type HashOptions, hashFiles, type ImageHashResult } from "../image/hash.ts";
 import { HashError } from "../pdq/errors.ts";
 import type { WalkEntry } from "./walk.ts";
 
@@ -46,23 +47,24 @@ export async function hashEntries(
     }
   };
 
-  async function worker(): Promise<void> {
-    while (next < entries.length) {
-      const i = next++;
-      const e = entries[i];
-      let rec: FileRecord;
-      if (e.error) rec = { path: e.path, error: e.error };
-      else {
-        try {
-          rec = { path: e.path, result: await hashFile(e.path, options) };
-        } catch (err) {
-          rec = { path: e.path, error: asHashError(err) };
-        }
-      }
-      done[i] = rec;
+  // Walk errors are records already; the files are hashed by hashFiles.
+  const files: number[] = [];
+  entries.forEach((e, i) => {
+    if (e.error) {
+      done[i] = { path: e.path, error: e.error };
+    } else files.push(i);
+  });
+  emitting = emitting.then(flush);
+  await hashFiles(
+    files.map((i) => entries[i].path),
+    { ...options, jobs },
+    (outcome, k) => {
+      const i = files[k];
+      done[i] = outcome.result
+        ? { path: outcome.path, result: outcome.result }
+        : { path: outcome.path, error: asHashError(outcome.error) };
       emitting = emitting.then(flush);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, entries.length)) }, worker));
+    },
+  );
   await emitting;
 }
