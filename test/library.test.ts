@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { HashError, hammingDistance, hashFile, hashImage, hashPixels } from "../src/index.ts";
+import { HashError, hammingDistance, hashFile, hashFiles, hashImage, hashPixels } from "../src/index.ts";
 import { FIXTURES, REF, ROOT, readTsv } from "./helpers.ts";
 
 const expected = readTsv(readFileSync(path.join(REF, "expected.tsv"), "utf8"));
@@ -36,6 +36,17 @@ describe("library API", () => {
     const size = { width: info.width, height: info.height };
     expect(hashPixels({ data: rgba, ...size, channels: 4 }).hash).toBe(hashPixels({ data, ...size, channels: 3 }).hash);
     expect(hashPixels({ data: grey, ...size, channels: 1 }).hash).toBe(hashPixels({ data: greyRgb, ...size, channels: 3 }).hash);
+  });
+
+  it("hashFiles hashes many files, each like hashFile, and reports failures without stopping", async () => {
+    const names = ["harbour.jpg", "tower.png", "meadow.webp", "square.gif", "harbour-small.jpg"];
+    const paths = [...names.map((n) => path.join(FIXTURES, "images", n)), path.join(FIXTURES, "bad", "damaged.jpg")];
+    const got: Record<number, string> = {};
+    await hashFiles(paths, { jobs: 2 }, (o, i) => {
+      got[i] = o.result ? o.result.hash : `error ${(o.error as HashError).code}`;
+    });
+    for (let i = 0; i < names.length; i++) expect(got[i]).toBe((await hashFile(paths[i])).hash);
+    expect(got[5]).toBe("error TRUNCATED");
   });
 
   it("throws typed errors with a code", async () => {
