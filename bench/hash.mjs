@@ -94,25 +94,33 @@ if (args[0] === "--breakdown") {
 }
 
 // ---- parent ------------------------------------------------------------------
-function measure(kind) {
-  const out = [];
-  for (let r = 0; r < runs; r++) {
-    const json = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", kind, "--jobs", String(jobs), "--corpus", corpus], {
-      encoding: "utf8",
-      maxBuffer: 1 << 20,
-    });
-    out.push(JSON.parse(json));
-  }
-  out.sort((a, b) => a.seconds - b.seconds);
-  const med = out[Math.floor(out.length / 2)];
-  return { seconds: med.seconds, ips: files.length / med.seconds, maxRssMB: Math.max(...out.map((o) => o.maxRssMB)) };
+function runChild(kind) {
+  const json = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", kind, "--jobs", String(jobs), "--corpus", corpus], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(json);
+}
+
+/** Runs the kinds in turn, `runs` rounds (so drifts in machine speed hit all alike); medians. */
+function measureAll(kinds) {
+  const all = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let r = 0; r < runs; r++) for (const k of kinds) all[k].push(runChild(k));
+  return Object.fromEntries(
+    kinds.map((k) => {
+      const out = all[k].sort((a, b) => a.seconds - b.seconds);
+      const med = out[Math.floor(out.length / 2)];
+      return [k, { seconds: med.seconds, ips: files.length / med.seconds, maxRssMB: Math.max(...out.map((o) => o.maxRssMB)), all: out.map((o) => files.length / o.seconds) }];
+    }),
+  );
 }
 
 console.log(`hashsafe hashing benchmark: ${files.length} images from ${corpus}`);
-console.log(`${os.cpus().length} CPUs (${os.cpus()[0].model}), node ${process.version}, --jobs ${jobs}, median of ${runs} runs\n`);
-const floor = measure("floor");
-const squash = measure("squash512");
-const full = measure("full");
+console.log(`${os.cpus().length} CPUs (${os.cpus()[0].model}), node ${process.version}, --jobs ${jobs}, median of ${runs} interleaved rounds\n`);
+const m = measureAll(["floor", "squash512", "full"]);
+const floor = m.floor;
+const squash = m.squash512;
+const full = m.full;
 const REF = { squash512: 123, full: 36.7 }; // C++ reference, two processes (bench-corpus/README.md)
 const row = (name, m, ref) =>
   `| ${name} | ${m.seconds.toFixed(2)} s | ${m.ips.toFixed(1)} | ${(m.ips / floor.ips).toFixed(2)}x | ${ref ? (m.ips / ref).toFixed(2) + "x" : "-"} | ${m.maxRssMB.toFixed(0)} MB |`;
@@ -121,6 +129,8 @@ console.log("|---|---|---|---|---|---|");
 console.log(row("bare decode (floor)", floor));
 console.log(row("hash squash512", squash, REF.squash512));
 console.log(row("hash full", full, REF.full));
+const spread = (x) => x.all.map((v) => v.toFixed(1)).join(", ");
+console.log(`\nimages/s of each run (rounds interleaved): floor ${spread(floor)}; squash512 ${spread(squash)}; full ${spread(full)}`);
 
 const b = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--breakdown", "--corpus", corpus], { encoding: "utf8" }));
 console.log("\nWhere the time goes, single-threaded, ms per image (mean):");
