@@ -170,3 +170,34 @@ describe("hashsafe hash output", () => {
     expect(ndjson(await readFile(out, "utf8"))[0].hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe("progress bar", () => {
+  function runOnTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+    // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
+    const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    return new Promise((resolve) => {
+      execFile("script", ["-qec", cmd, "/dev/null"], { env, maxBuffer: 16 << 20 }, (_err, stdout) => resolve(stdout));
+    });
+  }
+
+  it("shows on a terminal with more than 5 files, never mixed into message lines, and not in CI or pipes", async () => {
+    const env = { ...process.env };
+    delete env.CI;
+    const files = [path.join(FIXTURES, "images"), path.join(FIXTURES, "bad")];
+    const tty = await runOnTerminal(["hash", ...files], env);
+    expect(tty).toMatch(/hashing \[.*\] \d+\/7/);
+    // What stays on screen of each line is what follows its last carriage
+    // return: every message must stand alone there, the bar erased before it.
+    const messages = tty.split("\n").filter((l) => l.includes("hashsafe:"));
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    for (const line of messages) {
+      const visible = line.replace(/\x1b\[1G/g, "\r").replace(/\r+$/, "").split("\r").pop()!.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "");
+      expect(visible).toMatch(/^hashsafe: /);
+    }
+    const ci = await runOnTerminal(["hash", ...files], { ...env, CI: "true" });
+    expect(ci).not.toMatch(/hashing \[/);
+    const piped = await run(["hash", ...files]);
+    expect(piped.stderr).not.toMatch(/hashing \[/);
+  });
+});
+

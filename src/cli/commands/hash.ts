@@ -85,18 +85,20 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
       entries,
       { mode: opts.mode, orient: opts.orient, dihedral: opts.dihedral, maxPixels: opts.maxPixels, jobs: opts.jobs },
       async (rec) => {
-        progress.tick();
         const out = toHashRecord(rec, opts.minQuality);
         if (out.error) {
           failed++;
-          say(`${rec.path}: ${out.error.message}`);
+          progress.say(`hashsafe: ${rec.path}: ${out.error.message}`);
         } else if (out.lowQuality) {
           weak++;
-          say(
-            `warning: ${rec.path}: quality ${out.quality} is under ${opts.minQuality}; this hash is weak (the picture is too flat or blurred) and may not match copies`,
+          progress.say(
+            `hashsafe: warning: ${rec.path}: quality ${out.quality} is under ${opts.minQuality}; this hash is weak (the picture is too flat or blurred) and may not match copies`,
           );
         }
-        await writer.write(out);
+        // Records for a terminal share it with the bar; elsewhere they do not.
+        if (sink.isTerminal) await progress.around(() => writer.write(out));
+        else await writer.write(out);
+        progress.tick();
       },
     );
   } finally {
