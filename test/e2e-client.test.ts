@@ -33,6 +33,7 @@ import {
   platformKey,
   removeDir,
   runCli,
+  show,
   runCliInTerminal,
   startTestServer,
   tempDir,
@@ -44,7 +45,6 @@ let work: string;
 let home: string;
 let server: TestServer;
 let pics: string;
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { home, env });
 
 /** A random PDQ-like value with a valid bit count. */

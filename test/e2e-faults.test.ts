@@ -26,6 +26,7 @@ import {
   type Recorded,
   removeDir,
   runCli,
+  show,
   startTestServer,
   tempDir,
   type TestServer,
@@ -35,7 +36,6 @@ import { FIXTURES } from "./helpers.ts";
 let work: string;
 let home: string;
 let images: Record<string, string> = {};
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 const cli = (args: string[]) => runCli(args, { home });
 
 const posts = (reqs: Recorded[], p = "/v1/cases") => reqs.filter((r) => r.method === "POST" && r.path === p);

@@ -29,6 +29,7 @@ import {
   platformKey,
   removeDir,
   runCli,
+  show,
   startTestServer,
   tempDir,
   type TestServer,
@@ -59,7 +60,6 @@ let caseB: { caseId: string; caseSecret: string };
 const bank = () => path.join(work, "platform", "bank.txt");
 
 const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { home, env });
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 beforeAll(async () => {
   await ensureBuilt();

@@ -155,6 +155,11 @@ export function countRows(db: string, table: "cases" | "hashes" | "case_hashes")
 }
 
 /** The JSON printed on stdout by a `--format json` run. */
+/** A CLI result as text, for assertion messages. */
+export function show(r: CliResult): string {
+  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
 export function json<T = Record<string, any>>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;

@@ -3,11 +3,7 @@
 /** Default pixel limit: 100 megapixels. An over-limit file is refused from its header. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
-/** "24000x24000" and "576 MP" style wording for messages. */
-export function describeSize(width: number, height: number): string {
-  return `${width}x${height}`;
-}
-
+/** "100 MP" style wording for messages. */
 export function megapixels(n: number): string {
   const mp = n / 1_000_000;
   return `${Number.isInteger(mp) ? mp : mp.toFixed(1)} MP`;

@@ -43,11 +43,6 @@ export function qualityWithMargin(block: Float64Array, margin = QUALITY_MARGIN):
  */
 export const QUALITY_MARGIN = 0.005;
 
-/** Quality 0..100 of a 64x64 block (see {@link qualityWithMargin}). */
-export function quality(block: Float64Array): number {
-  return qualityWithMargin(block).quality;
-}
-
 /** B = D A D^T (16x16, row-major) of a 64x64 block A. */
 export function dct16(block: Float64Array): Float64Array {
   const t = new Float64Array(16 * 64);
