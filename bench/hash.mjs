@@ -8,7 +8,7 @@
 // then a single-threaded breakdown of where the time goes.
 // Usage: node bench/hash.mjs [--jobs N] [--runs N] [--corpus DIR]
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,8 +29,10 @@ const files = readdirSync(corpus).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).
 if (args[0] === "--child") {
   const kind = args[1];
   const sharp = (await import("sharp")).default;
-  const { hashFiles, decodeImage } = await import(path.join(root, "dist", "index.js"));
+  const { hashFiles, decodeImage, setDecoderThreads } = await import(path.join(root, "dist", "index.js"));
   sharp.cache(false);
+  // As `hashsafe hash` does when the jobs fill the cores (src/cli/hashing.ts): floor and hashing alike.
+  if (jobs >= os.availableParallelism()) setDecoderThreads(1);
   let failed = 0;
   const t0 = performance.now();
   if (kind === "floor") {
@@ -102,10 +104,36 @@ function runChild(kind) {
   return JSON.parse(json);
 }
 
+/**
+ * Bare libjpeg-turbo decoding (bench/native-decode.c), `jobs` processes side by
+ * side as the C++ reference was run: what this machine's native decoder does
+ * without libvips. Null when there is no C compiler or no libjpeg headers.
+ */
+const native = (() => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-"));
+  const bin = path.join(dir, "native-decode");
+  try {
+    execFileSync("cc", ["-O2", "-o", bin, path.join(here, "native-decode.c"), "-ljpeg"], { stdio: "ignore" });
+  } catch {
+    return null;
+  }
+  const lists = Array.from({ length: jobs }, (_, j) => {
+    const list = path.join(dir, `files-${j}`);
+    writeFileSync(list, files.filter((_, i) => i % jobs === j).join("\n") + "\n");
+    return list;
+  });
+  const script = lists.map((l) => `xargs -d '\\n' -a '${l}' '${bin}' >/dev/null &`).join(" ") + " wait";
+  return () => {
+    const t0 = performance.now();
+    execFileSync("sh", ["-c", script]);
+    return { seconds: (performance.now() - t0) / 1000, maxRssMB: 0 };
+  };
+})();
+
 /** Runs the kinds in turn, `runs` rounds (so drifts in machine speed hit all alike); medians. */
 function measureAll(kinds) {
   const all = Object.fromEntries(kinds.map((k) => [k, []]));
-  for (let r = 0; r < runs; r++) for (const k of kinds) all[k].push(runChild(k));
+  for (let r = 0; r < runs; r++) for (const k of kinds) all[k].push(k === "native" ? native() : runChild(k));
   return Object.fromEntries(
     kinds.map((k) => {
       const out = all[k].sort((a, b) => a.seconds - b.seconds);
@@ -117,7 +145,7 @@ function measureAll(kinds) {
 
 console.log(`hashsafe hashing benchmark: ${files.length} images from ${corpus}`);
 console.log(`${os.cpus().length} CPUs (${os.cpus()[0].model}), node ${process.version}, --jobs ${jobs}, median of ${runs} interleaved rounds\n`);
-const m = measureAll(["floor", "squash512", "full"]);
+const m = measureAll(["floor", "squash512", "full", ...(native ? ["native"] : [])]);
 const floor = m.floor;
 const squash = m.squash512;
 const full = m.full;
@@ -129,8 +157,9 @@ console.log("|---|---|---|---|---|---|");
 console.log(row("bare decode (floor)", floor));
 console.log(row("hash squash512", squash, REF.squash512));
 console.log(row("hash full", full, REF.full));
+if (m.native) console.log(`| (libjpeg-turbo alone, no libvips: bench/native-decode.c, ${jobs} processes) | ${m.native.seconds.toFixed(2)} s | ${m.native.ips.toFixed(1)} | ${(m.native.ips / floor.ips).toFixed(2)}x | ${(m.native.ips / REF.squash512).toFixed(2)}x of squash512 | - |`);
 const spread = (x) => x.all.map((v) => v.toFixed(1)).join(", ");
-console.log(`\nimages/s of each run (rounds interleaved): floor ${spread(floor)}; squash512 ${spread(squash)}; full ${spread(full)}`);
+console.log(`\nimages/s of each run (rounds interleaved): floor ${spread(floor)}; squash512 ${spread(squash)}; full ${spread(full)}${m.native ? `; libjpeg-turbo alone ${spread(m.native)}` : ""}`);
 
 const b = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--breakdown", "--corpus", corpus], { encoding: "utf8" }));
 console.log("\nWhere the time goes, single-threaded, ms per image (mean):");

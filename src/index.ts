@@ -25,7 +25,7 @@ export {
   type HashOptions,
   type ImageHashResult,
 } from "./image/hash.ts";
-export { type DecodedImage, type DecodeOptions, decodeImage } from "./image/node.ts";
+export { type DecodedImage, type DecodeOptions, decodeImage, setDecoderThreads } from "./image/node.ts";
 export { DEFAULT_MAX_PIXELS } from "./image/limits.ts";
 export { type ImageFormat, sniffFormat } from "./image/sniff.ts";
 export { hammingDistance } from "./match/distance.ts";

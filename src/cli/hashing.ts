@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { type HashOptions, hashFiles, type ImageHashResult } from "../image/hash.ts";
+import { setDecoderThreads } from "../image/node.ts";
 import { HashError } from "../pdq/errors.ts";
 import type { WalkEntry } from "./walk.ts";
 
@@ -33,6 +34,8 @@ export async function hashEntries(
   onRecord: (rec: FileRecord, index: number) => void | Promise<void>,
 ): Promise<void> {
   const jobs = Math.max(1, options.jobs ?? defaultJobs());
+  // Images in parallel, one decoder thread each, once the jobs fill the cores.
+  if (jobs >= availableParallelism()) setDecoderThreads(1);
   const done: (FileRecord | undefined)[] = new Array(entries.length);
   let next = 0;
   let emitted = 0;
