@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -81,6 +81,15 @@ describe("restart", () => {
     const d = new Database(db, { readonly: true });
     expect(d.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length + 1);
     d.close();
+  });
+
+  test("a database in a folder that does not exist yet: the folders are made, owner-only", async () => {
+    const db = path.join(t.dir, "new", "deeper", "server.db");
+    const s = SqliteStore.open(db);
+    expect(s.schemaVersion()).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    await s.close();
+    expect(statSync(db).isFile()).toBe(true);
+    expect(statSync(path.dirname(db)).mode & 0o777).toBe(0o700);
   });
 });
 

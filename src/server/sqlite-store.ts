@@ -3,6 +3,8 @@
  * `:memory:` for tests. Every write method is one IMMEDIATE transaction.
  */
 import { randomInt } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { CanonicalHash, HashType, Scope } from "../protocol/index.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
@@ -179,8 +181,12 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Open (creating if needed) and migrate the database at `path` (`:memory:` for a private in-memory one). */
+  /**
+   * Open (creating it and its missing parent folders, owner-only, if needed)
+   * and migrate the database at `path` (`:memory:` for a private in-memory one).
+   */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    if (path !== ":memory:" && path !== "") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new Database(path);
     try {
       if (path !== ":memory:") db.pragma("journal_mode = WAL");
