@@ -79,7 +79,7 @@ function exifOrientation(b: Uint8Array, start: number, end: number): number {
     if (e + 12 > end) return 1;
     if (u16(e) !== 0x0112) continue;
     const type = u16(e + 2);
-    // SHORT, one value, held in the entry itself.
+    // One value, held in the entry itself: SHORT as the standard has it, LONG from some writers.
     const v = type === 3 ? u16(e + 8) : type === 4 ? u32(e + 8) : 0;
     return v >= 1 && v <= 8 ? v : 1;
   }

@@ -12,7 +12,7 @@
  *   colour management, which lands closest to the reference.
  * - The pixel limit is checked from the header, before any decoding.
  */
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import sharp, { type Metadata, type SharpOptions } from "sharp";
 import { HashError } from "../pdq/errors.ts";
 import type { PixelImage } from "../pdq/pixels.ts";
@@ -44,11 +44,7 @@ async function readSource(path: string): Promise<{ head: Uint8Array; source: str
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
-    if (st.size > READ_WHOLE) {
-      const head = new Uint8Array(SNIFF_BYTES);
-      const { bytesRead } = await fh.read(head, 0, SNIFF_BYTES, 0);
-      return { head: head.subarray(0, bytesRead), source: path };
-    }
+    if (st.size > READ_WHOLE) return { head: await headOf(fh), source: path };
     // Read to the end, whatever the size said (the file may be growing).
     const source = await fh.readFile();
     return { head: source.subarray(0, SNIFF_BYTES), source };
@@ -68,13 +64,18 @@ export function setDecoderThreads(threads: number): void {
   sharp.concurrency(Math.max(1, Math.floor(threads)));
 }
 
+/** The first `SNIFF_BYTES` bytes of an open file (fewer if it is shorter). */
+async function headOf(fh: FileHandle): Promise<Uint8Array> {
+  const buf = new Uint8Array(SNIFF_BYTES);
+  const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+  return buf.subarray(0, bytesRead);
+}
+
 /** The first `SNIFF_BYTES` bytes of a file (fewer if it is shorter). */
 export async function readHead(path: string): Promise<Uint8Array> {
   const fh = await open(path, "r");
   try {
-    const buf = new Uint8Array(SNIFF_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
-    return buf.subarray(0, bytesRead);
+    return await headOf(fh);
   } finally {
     await fh.close();
   }
