@@ -1,17 +1,12 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-/** `../shared/` beside the checkout (CI has it there too). */
-export const SHARED = path.resolve(ROOT, "..", "shared");
-export const REF = path.join(SHARED, "pdq-reference");
 export const FIXTURES = path.join(ROOT, "fixtures");
 export const BIN = path.join(ROOT, "bin", "hashsafe.js");
-
-if (!existsSync(REF)) {
-  throw new Error(`the reference data is missing: expected ${REF} (../shared beside the checkout)`);
-}
+/** The conformance set bundled in the repository (62 images, the reference's hashes). */
+export const CONFORMANCE = path.join(FIXTURES, "conformance");
+export const conformanceImage = (f: string) => path.join(CONFORMANCE, "images", f);
 
 /** Rows of a TSV file with a header line, as objects. */
 export function readTsv(text: string): Record<string, string>[] {

@@ -1,0 +1,263 @@
+// compare, match and index build as a person runs them: the real binary
+// (built by the global setup), real files, exit statuses like grep.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, REF } from "../helpers.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const ndjson = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const img = (f: string) => path.join(REF, "images", f);
+const BRIDGES = [
+  "bridge-1-original.jpg",
+  "bridge-2-rotate-90.jpg",
+  "bridge-3-rotate-180.jpg",
+  "bridge-4-rotate-270.jpg",
+  "bridge-5-flipx.jpg",
+  "bridge-6-flipy.jpg",
+  "bridge-7-flip-plus-1.jpg",
+  "bridge-8-flip-minus-1.jpg",
+];
+const ORIG = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"; // original.jpg, full mode
+const Q1050 = "489db672e9190276d452aeab41eba20f02375fe4092d88defdf491a5c55c5f70";
+
+let dir = "";
+let bank = "";
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "hashsafe-match-cli-"));
+  // a bank of three pictures, with metadata
+  bank = path.join(dir, "bank.txt");
+  await writeFile(bank, `# test bank\n${ORIG},case-17 bridge\n${Q1050},case-18\n\n${"1f".repeat(32)},case-19\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("hashsafe compare", () => {
+  it("gives the distance and match / no match with exit 0 / 1", async () => {
+    const near = ORIG.slice(0, 60) + "0000";
+    let r = await run(["compare", ORIG, near]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^distance \d+: match \(threshold 31\)$/);
+    r = await run(["compare", ORIG, Q1050]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/: no match \(threshold 31\)/);
+    r = await run(["compare", img("original.jpg"), ORIG, "--format", "json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ distance: 0, threshold: 31, match: true, a: { hash: ORIG, quality: 100 }, b: { hash: ORIG } });
+    r = await run(["compare", img("original.jpg"), img("sharpen-a-lot.jpg"), "--threshold", "5"]);
+    expect(r.code).toBe(1);
+  });
+
+  it("--dihedral gives the best orientation", async () => {
+    let r = await run(["compare", img("bridge-3-rotate-180.jpg"), img("bridge-1-original.jpg")]);
+    expect(r.code).toBe(1);
+    r = await run(["compare", img("bridge-3-rotate-180.jpg"), img("bridge-1-original.jpg"), "--dihedral", "--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ match: true, transform: "rotate180" });
+    r = await run(["compare", ORIG, img("bridge-5-flipx.jpg"), "--dihedral"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/match \(threshold 31\), after flipx of .*bridge-5-flipx\.jpg/);
+    r = await run(["compare", ORIG, Q1050, "--dihedral"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/need an image on at least one side/);
+  });
+
+  it("bad input is exit 2 with a message naming it", async () => {
+    let r = await run(["compare", "abc123", ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/abc123: not a PDQ hash \(6 hex digits/);
+    r = await run(["compare", "0".repeat(64), ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/all-zero hash/);
+    r = await run(["compare", path.join(dir, "nope.jpg"), ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nope\.jpg: no such file/);
+    r = await run(["compare", bank, ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bank\.txt: not an image/);
+    r = await run(["compare", ORIG, ORIG, "--threshold", "x"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--threshold must be a whole number/);
+  });
+});
+
+describe("hashsafe match", () => {
+  it("--dihedral finds all 8 bridge images as one picture; without it only the original", async () => {
+    const files = BRIDGES.map(img);
+    let r = await run(["match", ...files, "--against", bank, "--dihedral", "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    const recs = ndjson(r.stdout);
+    expect(recs.map((x) => x.query)).toEqual(files);
+    for (const x of recs) {
+      expect(x).toMatchObject({ match: ORIG, metadata: "case-17 bridge" });
+      expect(x.distance).toBeLessThanOrEqual(12);
+    }
+    expect(new Set(recs.map((x) => x.transform)).size).toBe(8);
+    expect(recs[0].transform).toBe("original");
+
+    r = await run(["match", ...files, "--against", bank, "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    expect(ndjson(r.stdout).map((x) => x.query)).toEqual([files[0]]);
+  });
+
+  it("--trim-borders finds bordered copies and says so", async () => {
+    const boxed = path.join(dir, "boxed");
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(boxed);
+    await sharp(img("original.jpg")).extend({ top: 160, bottom: 160, background: "#000" }).jpeg({ quality: 80 }).toFile(path.join(boxed, "letterbox.jpg"));
+    await sharp(img("q1050.jpg")).extend({ left: 60, right: 60, top: 60, bottom: 60, background: "#fff" }).png().toFile(path.join(boxed, "frame.png"));
+    await sharp(img("original.jpg")).extend({ left: 300, right: 300, background: "#303030" }).rotate(90).jpeg().toFile(path.join(boxed, "pillarbox-rotated.jpg"));
+
+    let r = await run(["match", boxed, "--against", bank, "--format", "ndjson"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    r = await run(["match", boxed, "--against", bank, "--trim-borders", "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    expect(ndjson(r.stdout).map((x) => [path.basename(x.query), x.match, x.transform])).toEqual([
+      ["frame.png", Q1050, "trim"],
+      ["letterbox.jpg", ORIG, "trim"],
+    ]);
+    r = await run(["match", boxed, "--against", bank, "--trim-borders", "--dihedral", "--format", "csv"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("query,match,distance,metadata,transform");
+    expect(lines).toHaveLength(4);
+    expect(lines.find((l) => l.includes("pillarbox-rotated.jpg"))).toMatch(new RegExp(`,${ORIG},\\d+,case-17 bridge,trim\\+rotate(90|270)$`));
+  });
+
+  it("the reference lists through the CLI: needles against haystack at 31 equal expected-d31.txt", async () => {
+    const m = path.join(REF, "matching");
+    const r = await run(["match", path.join(m, "needles.txt"), "--against", path.join(m, "haystack.txt"), "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    const needles = (await readFile(path.join(m, "needles.txt"), "utf8")).trim().split("\n");
+    const got = ndjson(r.stdout).map((x) => `${needles[Number(x.query.split(":").pop()) - 1]} ${x.match} ${x.distance}`);
+    const want: string[] = [];
+    let needle = "";
+    for (const l of (await readFile(path.join(m, "expected-d31.txt"), "utf8")).trim().split("\n")) {
+      if (l.startsWith("needle=")) needle = l.slice(7);
+      else if (l.trim()) {
+        const [, d, match] = /^d=(\d+),match=([0-9a-f]+),/.exec(l)!;
+        want.push(`${needle} ${match} ${d}`);
+      }
+    }
+    expect(got.sort()).toEqual(want.sort());
+  });
+
+  it("exit 1 when nothing matched, 2 on errors; low quality skipped with a warning", async () => {
+    let r = await run(["match", img("q0746.jpg"), "--against", bank]);
+    expect(r.code).toBe(1);
+    r = await run(["match", img("q0003.jpg"), img("original.jpg"), "--against", bank, "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*q0003\.jpg: quality 3 is under 50: skipped/);
+    expect(ndjson(r.stdout)).toHaveLength(1);
+    r = await run(["match", img("original.jpg"), path.join(dir, "missing.jpg"), "--against", bank, "--format", "ndjson"]);
+    expect(r.code).toBe(2);
+    expect(ndjson(r.stdout)).toHaveLength(1); // the rest still ran
+    expect(r.stderr).toMatch(/missing\.jpg: no such file/);
+    const badList = path.join(dir, "queries.txt");
+    await writeFile(badList, `${ORIG}\nnot-a-hash\n${"0".repeat(64)}\n`);
+    r = await run(["match", badList, "--against", bank, "--format", "ndjson"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${badList}:2: wrong length: 10 characters`);
+    expect(r.stderr).toContain(`${badList}:3: all-zero hash`);
+    expect(ndjson(r.stdout)).toEqual([{ query: `${badList}:1`, match: ORIG, distance: 0, metadata: "case-17 bridge", transform: "original" }]);
+    r = await run(["match", img("original.jpg"), "--against", path.join(dir, "nobank.txt")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nobank\.txt: no such file/);
+    r = await run(["match", img("original.jpg"), "--against", img("q1050.jpg")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/q1050\.jpg: this is an image, not a bank/);
+    r = await run(["match", img("original.jpg")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--against <list\|bank\.idx> is required/);
+    // usage errors are 2 as well (1 means "no match")
+    r = await run(["match", img("original.jpg"), "--against", bank, "--bogus"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+    r = await run(["match", "--against", bank]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nothing to match/);
+    r = await run(["compare", ORIG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/compare takes exactly two images or hashes/);
+    r = await run(["compare", "--frob", ORIG, ORIG]);
+    expect(r.code).toBe(2);
+  });
+
+  it("text output: one line per match and a summary", async () => {
+    const r = await run(["match", img("original.jpg"), Q1050, "--against", bank, "--format", "text"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      `${img("original.jpg")}  ${ORIG}  d=0  original  case-17 bridge`,
+      `${Q1050}  ${Q1050}  d=0  original  case-18`,
+    ]);
+    expect(r.stderr).toMatch(/2 of 2 queries matched \(2 matches at distance <= 31\)/);
+  });
+});
+
+describe("hashsafe index build", () => {
+  it("builds an index that match loads (found by its magic bytes) with the same answers", async () => {
+    const idx = path.join(dir, "bank.bin");
+    let r = await run(["index", "build", bank, "-o", idx]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/bank\.bin: 3 hashes from 1 list/);
+    const args = [...BRIDGES.map(img), "--dihedral", "--format", "ndjson"];
+    const fromList = await run(["match", ...args, "--against", bank]);
+    const fromIndex = await run(["match", ...args, "--against", idx]);
+    expect(fromIndex.code).toBe(0);
+    expect(fromIndex.stdout).toBe(fromList.stdout);
+    expect(ndjson(fromIndex.stdout)[0].metadata).toBe("case-17 bridge");
+
+    // a damaged index is an error, never a wrong answer
+    const bytes = await readFile(idx);
+    bytes[bytes.length >> 1] ^= 0x40;
+    const bad = path.join(dir, "bad.idx");
+    await writeFile(bad, bytes);
+    r = await run(["match", img("original.jpg"), "--against", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/bad\.idx: index file is damaged: checksum mismatch/);
+    await writeFile(bad, bytes.subarray(0, bytes.length - 10));
+    r = await run(["match", img("original.jpg"), "--against", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.idx: index file is damaged or truncated/);
+  });
+
+  it("skips bad lines with file:line messages (exit 2), or fails under --strict", async () => {
+    const list = path.join(dir, "mixed.csv");
+    await writeFile(list, `hash,name\n${ORIG},a\nzz,b\n${Q1050},c\n`);
+    const idx = path.join(dir, "mixed.idx");
+    let r = await run(["index", "build", list, "-o", idx]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${list}:3: wrong length: 2 characters`);
+    expect(r.stderr).toMatch(/2 hashes from 1 list .*1 bad line skipped/);
+    r = await run(["match", Q1050, "--against", idx, "--format", "ndjson"]);
+    expect(ndjson(r.stdout)).toEqual([{ query: Q1050, match: Q1050, distance: 0, metadata: "c", transform: "original" }]);
+    r = await run(["index", "build", list, "-o", path.join(dir, "strict.idx"), "--strict"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${list}:3: wrong length`);
+    r = await run(["index", "build", path.join(dir, "empty.txt"), "-o", idx]);
+    expect(r.code).toBe(2);
+    r = await run(["index", "build", bank]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--output <file> is required/);
+  });
+});
