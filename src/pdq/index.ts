@@ -46,9 +46,20 @@ export interface PdqOptions {
   /**
    * Always use the reference's 32-bit arithmetic (slower; the same bits).
    * By default a fast path is used and the exact one only on a near-tie.
+   * The same as `path: "exact"`.
    */
   exact?: boolean;
+  /**
+   * Which arithmetic to use. `auto` (default): the fast path, and the exact
+   * one on a near-tie. `exact`: always the reference's 32-bit arithmetic.
+   * `fast`: never fall back. That can differ from the reference by a bit on a
+   * near-tie, so it is for tests and measurements only (see {@link computePdq}).
+   */
+  path?: "auto" | "fast" | "exact";
 }
+
+/** Which arithmetic produced a result: the fast path, or the exact 32-bit one. */
+export type PdqPath = "fast" | "exact";
 
 export type DihedralHashes = Record<DihedralName, string>;
 
@@ -103,7 +114,20 @@ const MEASURED_PIXELS = 12_192_768; // 4032 x 3024, the largest image measured
  * image under 5 pixels on a side (never an all-zero hash).
  */
 export function hashPixels(image: PixelImage, options: PdqOptions = {}): PdqResult {
+  return computePdq(image, options).result;
+}
+
+/**
+ * {@link hashPixels}, also saying which path ran (`fast`, or `exact` after a
+ * near-tie or when asked for). With `path: "fast"` the fallback is forbidden,
+ * so tests can compare the fast path's own bits with the exact path's.
+ */
+export function computePdq(image: PixelImage, options: PdqOptions = {}): { result: PdqResult; path: PdqPath } {
   checkPixels(image);
+  const choice = options.exact ? "exact" : (options.path ?? "auto");
+  if (choice !== "auto" && choice !== "fast" && choice !== "exact") {
+    throw new HashError("BAD_PIXELS", `unknown PDQ path "${String(choice)}": use auto, fast or exact`);
+  }
   const mode = options.mode ?? "full";
   if (mode !== "full" && mode !== "squash512") {
     throw new HashError("BAD_PIXELS", `unknown PDQ mode "${String(mode)}": use full or squash512`);
@@ -114,9 +138,12 @@ export function hashPixels(image: PixelImage, options: PdqOptions = {}): PdqResu
   let dct = dct16(block);
   const grow = Math.max(1, Math.sqrt((image.width * image.height) / MEASURED_PIXELS));
   let { quality, stable } = qualityWithMargin(block, QUALITY_MARGIN * grow);
-  if (options.exact) stable = false;
-  for (let v = 0; v < variants && stable; v++) {
-    if (medianGap(v === 0 ? dct : dihedralDct(dct, v)) < EXACT_GAP * grow) stable = false;
+  if (choice === "fast") stable = true;
+  else if (choice === "exact") stable = false;
+  else {
+    for (let v = 0; v < variants && stable; v++) {
+      if (medianGap(v === 0 ? dct : dihedralDct(dct, v)) < EXACT_GAP * grow) stable = false;
+    }
   }
   if (!stable) {
     // A near-tie: redo it with the reference's own 32-bit arithmetic.
@@ -138,7 +165,7 @@ export function hashPixels(image: PixelImage, options: PdqOptions = {}): PdqResu
     });
     result.dihedral = d;
   }
-  return result;
+  return { result, path: stable ? "fast" : "exact" };
 }
 
 export { SQUASH_SIDE };

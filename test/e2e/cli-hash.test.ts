@@ -7,7 +7,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, FIXTURES, REF } from "../helpers.ts";
+import { BIN, conformanceImage, FIXTURES } from "../helpers.ts";
 
 interface Run {
   code: number;
@@ -56,7 +56,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "hashsafe-bad-"));
   await copyFile(path.join(FIXTURES, "images", "harbour.jpg"), path.join(dir, "good.jpg"));
   await writeFile(path.join(dir, "empty.jpg"), "");
-  const jpeg = await readFile(path.join(REF, "images", "aaa-orig.jpg"));
+  const jpeg = await readFile(conformanceImage("j000-photonoise-q90-420.jpg"));
   await writeFile(path.join(dir, "truncated.jpg"), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   await writeFile(path.join(dir, "random.jpg"), randomBytes(4096));
   await writeFile(path.join(dir, "letter.txt"), "Dear friend,\nthis is a text file, not a picture.\n");
@@ -102,10 +102,10 @@ describe("hashsafe hash on bad input", () => {
   });
 
   it("decides an over-limit file from its header: a lower --max-pixels refuses a real photo", async () => {
-    const r = await run(["hash", "--format", "json", "--max-pixels", "1000000", path.join(REF, "images", "exif-rotn-1.jpg")]);
+    const r = await run(["hash", "--format", "json", "--max-pixels", "1000000", conformanceImage("j003-photo-3000x2000-q80.jpg")]);
     expect(r.code).toBe(2);
     const [rec] = JSON.parse(r.stdout);
-    expect(rec.error.message).toBe("too large: 4032x3024 is over the 1 MP limit; raise it with --max-pixels");
+    expect(rec.error.message).toBe("too large: 3000x2000 is over the 1 MP limit; raise it with --max-pixels");
   });
 
   it("exits 1 on a usage error", async () => {
@@ -130,7 +130,7 @@ describe("hashsafe hash output", () => {
   });
 
   it("--dihedral adds the 8 named hashes; squash512 mode is recorded", async () => {
-    const file = path.join(REF, "images", "bridge-1-original.jpg");
+    const file = path.join(FIXTURES, "images", "harbour.jpg");
     const r = await run(["hash", "--format", "json", "--dihedral", "--mode", "squash512", "--no-orient", file]);
     expect(r.code).toBe(0);
     const [rec] = JSON.parse(r.stdout);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { decodeImage, hashPixels, type PdqMode } from "../../src/index.ts";
 import { referenceBlock, useWasm } from "../../src/pdq/index.ts";
 import { PREFIX_WASM_BASE64 } from "../../src/pdq/wasm/prefix-wasm.ts";
-import { REF, ROOT } from "../helpers.ts";
+import { conformanceImage, FIXTURES, ROOT } from "../helpers.ts";
 
 describe("WebAssembly row sums", () => {
   it("prefix-wasm.ts and exact-wasm.ts are the .wat files compiled (npm run build:wasm after editing one)", async () => {
@@ -20,10 +20,18 @@ describe("WebAssembly row sums", () => {
   });
 
   it("gives the same hashes and qualities as JavaScript, fast and exact paths (RGB, RGBA, grey; both modes)", async () => {
-    const files = ["bridge-1-original.jpg", "pen-and-coaster.png", "L.png", "RGBA.png", "exif-rotn-6.jpg", "small.jpg"];
+    const files = [
+      conformanceImage("j001-photonoise-q75-444.jpg"),
+      conformanceImage("j003-photo-3000x2000-q80.jpg"),
+      conformanceImage("j008-grey.jpg"),
+      conformanceImage("c000-photo-5x5.png"),
+      conformanceImage("c001-photo-5x64.png"),
+      path.join(FIXTURES, "images", "tower.png"),
+      path.join(FIXTURES, "images", "harbour-small.jpg"),
+    ];
     try {
       for (const f of files) {
-        const img = await decodeImage(path.join(REF, "images", f), { orient: false });
+        const img = await decodeImage(f, { orient: false });
         const n = img.width * img.height;
         const rgba = new Uint8Array(n * 4);
         const grey = new Uint8Array(n);

@@ -1,0 +1,43 @@
+// hashsafe match on the upstream matcher regression lists, through the real binary.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BIN } from "../helpers.ts";
+import { REF } from "./shared.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const ndjson = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+describe("hashsafe match on the reference lists", () => {
+  it("the reference lists through the CLI: needles against haystack at 31 equal expected-d31.txt", async () => {
+    const m = path.join(REF, "matching");
+    const r = await run(["match", path.join(m, "needles.txt"), "--against", path.join(m, "haystack.txt"), "--format", "ndjson"]);
+    expect(r.code).toBe(0);
+    const needles = (await readFile(path.join(m, "needles.txt"), "utf8")).trim().split("\n");
+    const got = ndjson(r.stdout).map((x) => `${needles[Number(x.query.split(":").pop()) - 1]} ${x.match} ${x.distance}`);
+    const want: string[] = [];
+    let needle = "";
+    for (const l of (await readFile(path.join(m, "expected-d31.txt"), "utf8")).trim().split("\n")) {
+      if (l.startsWith("needle=")) needle = l.slice(7);
+      else if (l.trim()) {
+        const [, d, match] = /^d=(\d+),match=([0-9a-f]+),/.exec(l)!;
+        want.push(`${needle} ${match} ${d}`);
+      }
+    }
+    expect(got.sort()).toEqual(want.sort());
+  });
+
+});
