@@ -11,6 +11,7 @@
  * commit in one transaction.
  */
 import type { HttpBindings } from "@hono/node-server";
+import { randomBytes } from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import {
@@ -59,6 +60,7 @@ import {
   verifySecret,
 } from "./secrets.ts";
 import type { CaseView, IdempotencyIntent, Store, StoredHash, WriteAnswer } from "./store.ts";
+import { STOPNCII_FETCH_ROUTE, stopNciiFetchHashes } from "./routes/stopncii.ts";
 
 /** Default rate limits: per client address, and per case (after authentication). */
 export const DEFAULT_RATE_LIMITS: { address: BucketLimit; case: BucketLimit } = {
@@ -674,6 +676,25 @@ export function createServer(options: ServerOptions): HashsafeServer {
         return answer;
       },
     ),
+  );
+
+  // ---- StopNCII-compatible fetch (routes/stopncii.ts): the same feed, for HMA / python-threatexchange ----
+
+  app.get(
+    STOPNCII_FETCH_ROUTE,
+    stopNciiFetchHashes({
+      store,
+      now,
+      // tokens are sealed with a key of this process: after a restart a client resumes from its checkpoint
+      tokenKey: randomBytes(32),
+      begin(c) {
+        c.set("route", STOPNCII_FETCH_ROUTE as RoutePattern);
+        if (!ready) throw new ApiError("not_ready", "the server is starting (loading its match index)", undefined, { "retry-after": "1" });
+        const wait = addressLimiter?.take(clientAddress(c as Ctx));
+        if (wait) throw limited(wait, "from this address");
+      },
+      fail: (code, detail, errors, headers) => new ApiError(code, detail, errors, headers),
+    }),
   );
 
   return {
