@@ -99,3 +99,11 @@ export {
   type Store,
   type TestHooks,
 } from "./server/index.ts";
+export {
+  type Diagnosis,
+  type SelfTestReport,
+  selfTest,
+  type VerifyRecord,
+  type VerifySummary,
+  verifyHashes,
+} from "./conformance/index.ts";

@@ -25,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   compare: async () => (await import("./commands/compare.ts")).registerCompare,
   match: async () => (await import("./commands/match.ts")).registerMatch,
   index: async () => (await import("./commands/index.ts")).registerIndex,
+  "self-test": async () => (await import("./commands/self-test.ts")).registerSelfTest,
+  verify: async () => (await import("./commands/verify.ts")).registerVerify,
 };
 
 /** The first argument that is not an option: the command name, if any. */

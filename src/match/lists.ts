@@ -50,6 +50,12 @@ export interface ReadListOptions {
   maxErrors?: number;
   /** Longest line read (default 64 KiB); longer lines are reported and skipped. */
   maxLineBytes?: number;
+  /**
+   * Accept any 64-hex-digit hash, all-zero and degenerate ones included (what
+   * the reference emits for flat pictures): for checking another hasher's
+   * output, not for matching.
+   */
+  anyBits?: boolean;
   /** Receive each good entry instead of collecting them (bounded memory for big lists). */
   onEntry?: (entry: ListEntry) => void;
 }
@@ -123,14 +129,14 @@ interface Parser {
   line(text: string): { hash: string; metadata?: string; quality?: number } | string | null | "error-record";
 }
 
-function plainParser(): Parser {
+function plainParser(check: HashCheck): Parser {
   return {
     line(text) {
       const t = text.trim();
       if (t === "" || t.startsWith("#")) return null;
       const cut = t.search(/[,\t ]/);
       const hash = cut < 0 ? t : t.slice(0, cut);
-      const problem = hashProblem(hash);
+      const problem = check(hash);
       if (problem) return problem;
       let metadata: string | undefined;
       if (cut >= 0) {
@@ -142,7 +148,7 @@ function plainParser(): Parser {
   };
 }
 
-function csvParser(): Parser {
+function csvParser(check: HashCheck): Parser {
   let header: string[] | null = null;
   let hashCol = -1;
   let metaCol = -1;
@@ -163,7 +169,7 @@ function csvParser(): Parser {
       }
       if (hashCol < 0) return `no "hash" column in the CSV header`;
       const hash = (cells[hashCol] ?? "").trim();
-      const problem = hash === "" ? `no hash in the "hash" column` : hashProblem(hash);
+      const problem = hash === "" ? `no hash in the "hash" column` : check(hash);
       if (problem) return problem;
       let metadata: string | undefined;
       if (metaCol >= 0) metadata = cells[metaCol];
@@ -177,7 +183,7 @@ function csvParser(): Parser {
   };
 }
 
-function ndjsonParser(): Parser {
+function ndjsonParser(check: HashCheck): Parser {
   return {
     line(text) {
       const t = text.trim();
@@ -192,7 +198,7 @@ function ndjsonParser(): Parser {
       const r = rec as Record<string, unknown>;
       if (r.error !== undefined && r.error !== null) return "error-record";
       if (typeof r.hash !== "string") return `no "hash" string in the record`;
-      const problem = hashProblem(r.hash);
+      const problem = check(r.hash);
       if (problem) return problem;
       const meta = typeof r.path === "string" ? r.path : typeof r.metadata === "string" ? r.metadata : r.id !== undefined ? String(r.id) : undefined;
       const quality = typeof r.quality === "number" ? r.quality : undefined;
@@ -210,8 +216,16 @@ export function detectFormat(firstLine: string): ListFormat {
   return "plain";
 }
 
-function makeParser(format: ListFormat): Parser {
-  return format === "csv" ? csvParser() : format === "ndjson" ? ndjsonParser() : plainParser();
+type HashCheck = (hex: string) => string | null;
+
+/** Only the shape (64 hex digits): for lists that may hold the reference's all-zero or degenerate hashes. */
+function shapeProblem(hex: string): string | null {
+  const p = hashProblem(hex);
+  return p && /^(wrong length|not hex)/.test(p) ? p : null;
+}
+
+function makeParser(format: ListFormat, check: HashCheck = hashProblem): Parser {
+  return format === "csv" ? csvParser(check) : format === "ndjson" ? ndjsonParser(check) : plainParser(check);
 }
 
 /**
@@ -251,7 +265,8 @@ export async function readHashList(file: string, options: ReadListOptions = {}):
     throw new HashListError(`${file}: ${why}`);
   }
 
-  let parser: Parser | null = options.format ? makeParser(options.format) : null;
+  const check = options.anyBits ? shapeProblem : hashProblem;
+  let parser: Parser | null = options.format ? makeParser(options.format, check) : null;
   let lineNo = 0;
   const handle = (buf: Buffer) => {
     lineNo++;
@@ -266,7 +281,7 @@ export async function readHashList(file: string, options: ReadListOptions = {}):
       const t = text.trim();
       if (t === "" || t.startsWith("#")) return;
       result.format = detectFormat(t);
-      parser = makeParser(result.format);
+      parser = makeParser(result.format, check);
     }
     const out = parser.line(text);
     if (out === null) return;

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashFile } from "../../src/image/hash.ts";
 import { BIN, conformanceImage, FIXTURES } from "../helpers.ts";
@@ -30,7 +30,7 @@ const ndjson = (text: string) => text.trim().split("\n").filter(Boolean).map((l)
 // and a nearly flat one.
 const img = (f: string) => path.join(dir, f);
 const HARBOUR = path.join(FIXTURES, "images", "harbour.jpg");
-const MAKE: Record<string, () => sharp.Sharp> = {
+const MAKE: Record<string, () => Sharp> = {
   "original.jpg": () => sharp(HARBOUR),
   "bridge-1-original.jpg": () => sharp(HARBOUR),
   "bridge-2-rotate-90.jpg": () => sharp(HARBOUR).rotate(90),

@@ -1,0 +1,187 @@
+/**
+ * `hashsafe verify --hashes THEIRS [images or folders...]`: checks another
+ * PDQ implementation's hashes against ours, image by image, or (with
+ * `--conformance`) against the reference's hashes of the bundled
+ * conformance set. Exit 0 when every image passes, 1 when some do not,
+ * 2 on errors (a bad list, an unreadable image, a usage mistake).
+ */
+import path from "node:path";
+import { type Command, Option } from "commander";
+import { loadConformanceSet } from "../../conformance/data.ts";
+import { type OurHash, type TheirHash, type VerifyRecord, type VerifySummary, verifyHashes } from "../../conformance/verify.ts";
+import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
+import { decodeImage } from "../../image/node.ts";
+import { formatProblem, readHashList } from "../../match/lists.ts";
+import { hashPixels, type PdqMode } from "../../pdq/index.ts";
+import { csvRow, parseFormat, UsageError } from "../output.ts";
+import { collectInputs } from "../walk.ts";
+
+export interface VerifyOptions {
+  hashes?: string;
+  conformance?: boolean;
+  mode: PdqMode;
+  orient: boolean;
+  maxDistance: string;
+  format?: string;
+  jobs?: string;
+}
+
+const EXIT_PASS = 0;
+const EXIT_FAIL = 1;
+const EXIT_ERROR = 2;
+
+function say(line: string): void {
+  process.stderr.write(`hashsafe: ${line}\n`);
+}
+
+/** Their list's name for an image: `path`, or `quality,path` as pdq-photo-hasher prints it. */
+function theirKey(metadata: string): string {
+  const m = /^\s*\d{1,3}\s*,(.+)$/.exec(metadata);
+  return (m ? m[1] : metadata).trim();
+}
+
+async function ourHashes(args: readonly string[], mode: PdqMode, orient: boolean, jobs: number): Promise<OurHash[]> {
+  const entries = await collectInputs(args);
+  const roots = args.map((a) => path.resolve(a));
+  const out: OurHash[] = new Array(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++;
+      const e = entries[i];
+      const abs = path.resolve(e.path);
+      const keys = [path.relative(process.cwd(), abs), abs, ...roots.filter((r) => abs.startsWith(r + path.sep)).map((r) => path.relative(r, abs))];
+      if (e.error) {
+        out[i] = { file: e.path, keys, error: e.error.message };
+        continue;
+      }
+      try {
+        const px = await decodeImage(e.path, { orient, maxPixels: DEFAULT_MAX_PIXELS });
+        const r = hashPixels(px, { mode, dihedral: true });
+        out[i] = { file: e.path, keys, hash: r.hash, dihedral: r.dihedral };
+      } catch (err) {
+        out[i] = { file: e.path, keys, error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  return out;
+}
+
+function statusWords(r: VerifyRecord, max: number): string {
+  switch (r.status) {
+    case "exact":
+      return "exact";
+    case "within":
+      return `within ${max} bits`;
+    case "over":
+      return "over the limit";
+    case "missing-theirs":
+      return "missing from their list";
+    case "missing-ours":
+      return "in their list only (no such image here)";
+    default:
+      return "error";
+  }
+}
+
+function textSummary(s: VerifySummary): string {
+  const lines = [
+    `${s.total} image${s.total === 1 ? "" : "s"}: ${s.exact} exact, ${s.within} within ${s.maxDistance} bits, ${s.over} over, ${s.missingTheirs} missing from their list, ${s.missingOurs} only in their list, ${s.errors} errors`,
+  ];
+  const hist = Object.entries(s.histogram).map(([d, n]) => `${d}: ${n}`);
+  if (hist.length) lines.push(`distances (bits: images): ${hist.join(", ")}`);
+  if (s.worst.length) lines.push(`differ most: ${s.worst.map((w) => `${w.file} (${w.distance})`).join(", ")}`);
+  for (const [kind, n] of Object.entries(s.diagnoses)) lines.push(`${n} image${n === 1 ? "" : "s"}: ${kind}`);
+  lines.push(s.pass ? `PASS: every image within ${s.maxDistance} bits of ours` : "FAIL: see the lines above");
+  return lines.join("\n") + "\n";
+}
+
+const CSV_COLUMNS = ["file", "status", "distance", "ours", "theirs", "theirsLine", "diagnosis", "error"];
+
+export async function runVerify(args: string[], opts: VerifyOptions): Promise<number> {
+  let format;
+  let maxDistance: number;
+  try {
+    format = parseFormat(opts.format, ["text", "json", "ndjson", "csv"]) ?? "text";
+    maxDistance = Number(opts.maxDistance);
+    if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > 256) {
+      throw new UsageError(`--max-distance must be a whole number of bits 0..256, not "${opts.maxDistance}"`);
+    }
+    if (!opts.hashes) throw new UsageError("--hashes <list> is required: the hashes to check, keyed by file name or path");
+    if (opts.conformance && args.length) throw new UsageError("--conformance checks the bundled set: give no images with it");
+    if (!opts.conformance && !args.length) throw new UsageError("nothing to verify: give images or folders, or --conformance");
+  } catch (err) {
+    say(`${(err as Error).message}\n(run with --help for usage)`);
+    return EXIT_ERROR;
+  }
+  let errors = false;
+  let theirs: TheirHash[];
+  try {
+    const list = await readHashList(opts.hashes, { anyBits: true });
+    for (const p of list.problems) say(formatProblem(p));
+    if (list.problemCount > list.problems.length) say(`${opts.hashes}: ${list.problemCount - list.problems.length} more bad lines`);
+    if (list.problemCount) errors = true;
+    const unnamed = list.entries.filter((e) => !e.metadata);
+    if (unnamed.length) {
+      say(`${opts.hashes}:${unnamed[0].line}: a hash with no file name: verify needs each hash with the file it came from (hash,file)`);
+      errors = true;
+    }
+    theirs = list.entries.filter((e) => e.metadata).map((e) => ({ key: theirKey(e.metadata!), hash: e.hash, line: e.line }));
+  } catch (err) {
+    say((err as Error).message);
+    return EXIT_ERROR;
+  }
+  let ours: OurHash[];
+  if (opts.conformance) {
+    const set = await loadConformanceSet();
+    ours = set.rows
+      .filter((r) => r.mode === opts.mode)
+      .map((r) => ({ file: r.file, keys: [`images/${r.file}`, `fixtures/conformance/images/${r.file}`], hash: r.hash, dihedral: r.dihedral }));
+  } else {
+    ours = await ourHashes(args, opts.mode, opts.orient, Number(opts.jobs ?? 2));
+  }
+  const { records, summary } = verifyHashes(ours, theirs, maxDistance);
+  for (const r of records) if (r.status === "error") say(`${r.file}: ${r.error}`);
+  const out = process.stdout;
+  if (format === "json") {
+    out.write(`${JSON.stringify({ summary, files: records }, null, 2)}\n`);
+  } else if (format === "ndjson") {
+    for (const r of records) out.write(`${JSON.stringify(r)}\n`);
+    out.write(`${JSON.stringify({ summary })}\n`);
+  } else if (format === "csv") {
+    out.write(csvRow(CSV_COLUMNS));
+    for (const r of records) {
+      out.write(csvRow([r.file, r.status, r.distance, r.ours, r.theirs, r.theirsLine, r.diagnosis?.kind, r.error]));
+    }
+    process.stderr.write(textSummary(summary));
+  } else {
+    for (const r of records) {
+      if (r.status === "exact") continue;
+      let line = `${statusWords(r, maxDistance)}: ${r.file}`;
+      if (r.distance !== undefined) line += `  (${r.distance} bits)`;
+      if (r.diagnosis) line += `\n  ${r.diagnosis.message}; ${r.diagnosis.distance} bits apart once undone`;
+      out.write(`${line}\n`);
+    }
+    out.write(textSummary(summary));
+  }
+  if (errors || summary.errors) return EXIT_ERROR;
+  return summary.pass ? EXIT_PASS : EXIT_FAIL;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("check another PDQ implementation's hashes against ours (or against the reference on the bundled conformance set)")
+    .argument("[paths...]", "the images (files or folders) their hashes were made from")
+    .option("--hashes <list>", "their hashes: a list in any format match reads (plain hash,file; csv with hash and path columns; ndjson), keyed by file name or path")
+    .option("--conformance", "check their hashes of the bundled conformance set (fixtures/conformance/) against the reference's")
+    .addOption(new Option("--mode <mode>", "full or squash512, as their hasher does").choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", "hash the stored pixel order, ignoring EXIF orientation (as most other hashers do)")
+    .option("--max-distance <n>", "bits by which a hash may differ and still pass", "0")
+    .option("--format <format>", "text, json, ndjson or csv", "text")
+    .option("--jobs <n>", "images decoded at once", "2")
+    .action(async (paths: string[], opts: VerifyOptions) => {
+      process.exitCode = await runVerify(paths, opts);
+    });
+}
