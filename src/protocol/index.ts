@@ -2,7 +2,7 @@
  * API v1 of hash sharing: zod schemas of every request and answer (strict:
  * unknown fields are rejected), their inferred types, hash validation, limits,
  * routes and the problem+json error shape. Shared by the client and the
- * reference server. The prose contract is docs/protocol.md in ../shared.
+ * reference server. The prose contract is docs/protocol.md.
  */
 export * from "./limits.ts";
 export * from "./routes.ts";
