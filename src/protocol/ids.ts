@@ -18,8 +18,16 @@ export type CaseId = z.infer<typeof CaseIdSchema>;
 export const HashIdSchema = z.string().regex(/^h_[A-Za-z0-9_-]{16}$/, "a hash id");
 export type HashId = z.infer<typeof HashIdSchema>;
 
-/** A case secret: 43 base64url characters (256 random bits), shown once at creation. */
-export const CaseSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "a case secret");
+/**
+ * A case secret, shown once at creation: 28 Crockford base32 characters in 7
+ * groups of 4 (140 random bits), e.g. `7KQ2-M0ZD-4B8X-PJ1R-T6WC-9HNE-3FVA`.
+ * Servers accept it with or without the dashes, with spaces, in any letter
+ * case. Secrets of earlier servers (43 base64url characters, 256 bits) stay
+ * valid.
+ */
+export const CaseSecretSchema = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9_-]{43}|[0-9A-HJKMNP-TV-Z]{4}(?:-[0-9A-HJKMNP-TV-Z]{4}){6})$/, "a case secret");
 export type CaseSecret = z.infer<typeof CaseSecretSchema>;
 
 /** A platform API key: `hsk_` + 43 base64url characters (256 random bits). */

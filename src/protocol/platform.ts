@@ -16,8 +16,8 @@ import {
   MIN_MAX_DISTANCE,
 } from "./limits.ts";
 
-/** Scopes a platform key can carry. */
-export const SCOPES = ["feed:read", "lookup", "feedback:write"] as const;
+/** Scopes a key can carry: a platform's, or `intake` for an NGO's intake tool (case creation under its own quotas). */
+export const SCOPES = ["feed:read", "lookup", "feedback:write", "intake"] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 

@@ -43,9 +43,13 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: "Request body must be application/json" },
   idempotency_key_reused: { status: 422, title: "Idempotency-Key reused with a different request" },
   no_valid_hashes: { status: 422, title: "No valid hash in the request" },
+  case_full: { status: 422, title: "The case holds as many hashes as it may" },
   rate_limited: { status: 429, title: "Too many requests" },
+  quota_exceeded: { status: 429, title: "Daily quota used up" },
   internal: { status: 500, title: "Internal server error" },
   not_ready: { status: 503, title: "Service not ready" },
+  storage_unavailable: { status: 503, title: "Storage failing" },
+  storage_full: { status: 503, title: "Storage nearly full" },
 } as const satisfies Record<string, { status: ProblemStatus; title: string }>;
 export type ProblemCode = keyof typeof PROBLEMS;
 

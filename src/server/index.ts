@@ -4,12 +4,26 @@
  */
 export { ApiError, createServer, DEFAULT_RATE_LIMITS, type HashsafeServer, type ServerOptions, type TestHooks } from "./app.ts";
 export { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer, type StartOptions } from "./server.ts";
-export { SqliteStore, SchemaTooNewError, migrate, type SqliteStoreOptions } from "./sqlite-store.ts";
-export { MIGRATIONS, type Migration } from "./migrations.ts";
+export {
+  SqliteStore,
+  SchemaTooNewError,
+  ForeignDatabaseError,
+  CorruptDatabaseError,
+  DatabaseLockedError,
+  migrate,
+  type SqliteStoreOptions,
+} from "./sqlite-store.ts";
+export { APPLICATION_ID, MIGRATIONS, type Migration } from "./migrations.ts";
 export type * from "./store.ts";
+export { LimitError, StorageError } from "./store.ts";
+export { deriveKeys, keyPathFor, loadOrCreateKeyFile, serverKeysFor, ServerKeyError, type ServerKeys } from "./server-key.ts";
+export { DEFAULT_BATCH, FeedPublisher, type BatchPolicy } from "./feed-publisher.ts";
+export { DEFAULT_QUOTAS, type DailyQuota, type QuotaOptions } from "./middleware/quota.ts";
+export { DEFAULT_STORAGE, StorageHealth, type StorageOptions } from "./middleware/storage.ts";
+export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from "./middleware/auth.ts";
 export { createApiKey, parseScopes, KEY_NAME_PATTERN } from "./keys.ts";
 export { dataDir, defaultDbPath } from "./data-dir.ts";
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./logger.ts";
 export { MatchIndex, type PdqIndex } from "./match-index.ts";
 export type { BucketLimit } from "./rate-limit.ts";
-export { DEFAULT_SCRYPT, type ScryptParams } from "./secrets.ts";
+export { canonicalSecret, DEFAULT_SCRYPT, hashSecret, newCaseSecret, type ScryptParams } from "./secrets.ts";

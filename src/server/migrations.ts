@@ -77,4 +77,45 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO counters (name, value) VALUES ('feed_seq', 0);
     `,
   },
+  {
+    version: 2,
+    name: "per-case entries, batched feed, quotas, meta",
+    // Hashes never published have active = 0 and a placeholder seq = -(a row id): the
+    // feed reads seq > cursor >= 0 only. case_hashes rows made before this migration keep
+    // the feed id as their entry id (old receipts name them so); new entries get their own.
+    sql: `
+      ALTER TABLE case_hashes ADD COLUMN entry_id TEXT;
+      ALTER TABLE case_hashes ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE case_hashes SET
+        entry_id = (SELECT public_id FROM hashes h WHERE h.id = case_hashes.hash_id),
+        added_at = (SELECT created_at FROM cases c WHERE c.id = case_hashes.case_id);
+      CREATE UNIQUE INDEX case_hashes_entry ON case_hashes (case_id, entry_id);
+      -- Changes of a hash's overall state not yet published, with the case that caused them.
+      CREATE TABLE feed_pending (
+        hash_id INTEGER PRIMARY KEY REFERENCES hashes (id),
+        case_id INTEGER NOT NULL,
+        since INTEGER NOT NULL
+      );
+      -- Daily use per subject (a keyed digest of a client address, or an intake key).
+      CREATE TABLE quota_usage (
+        subject TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        cases INTEGER NOT NULL DEFAULT 0,
+        hashes INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (subject, day)
+      ) WITHOUT ROWID;
+      CREATE TABLE meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE health (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        probed_at INTEGER NOT NULL
+      );
+      INSERT INTO health (id, probed_at) VALUES (1, 0);
+    `,
+  },
 ];
+
+/** `PRAGMA application_id` of a hashsafe database ("HSAF"): another program's SQLite file is told apart by it. */
+export const APPLICATION_ID = 0x48534146;

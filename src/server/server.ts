@@ -5,10 +5,12 @@
  */
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createServer, type HashsafeServer, type ServerOptions } from "./app.ts";
-import { defaultDbPath } from "./data-dir.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import { dataDir, defaultDbPath } from "./data-dir.ts";
+import { keyPathFor, serverKeysFor } from "./server-key.ts";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 
 /** Options of {@link startServer}: where to listen and which database, plus everything of {@link ServerOptions}. */
@@ -21,6 +23,13 @@ export interface StartOptions extends Omit<ServerOptions, "store"> {
   db?: string;
   /** a store to use instead of opening `db` (it is not closed by `close()`) */
   store?: Store;
+  /**
+   * the server key file (server-key.ts): `<db>.key` beside a SQLite file by
+   * default; for another store, `<data dir>/server.key`; null: a throwaway key
+   */
+  keyFile?: string | null;
+  /** how to open `db` (e.g. `init` to accept a 0-byte or foreign file) */
+  sqlite?: SqliteStoreOptions;
   /** serve HTTPS with this certificate and key (PEM) */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** resolve only once the match index is loaded (default true) */
@@ -47,8 +56,31 @@ export const DEFAULT_PORT = 8787;
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const host = options.host ?? DEFAULT_HOST;
   const ownsStore = !options.store;
-  const store = options.store ?? SqliteStore.open(options.db ?? defaultDbPath());
-  const app = createServer({ ...options, store });
+  const dbPath = options.store ? null : (options.db ?? defaultDbPath());
+  const store = options.store ?? SqliteStore.open(dbPath!, options.sqlite);
+  let app: HashsafeServer;
+  try {
+    const fileDb = dbPath !== null && dbPath !== ":memory:" && dbPath !== "";
+    const sqlitePath = dbPath ?? (store instanceof SqliteStore ? store.path : null);
+    const keyFile =
+      options.keyFile !== undefined
+        ? options.keyFile
+        : sqlitePath === ":memory:" || sqlitePath === ""
+          ? null
+          : sqlitePath !== null
+            ? keyPathFor(sqlitePath)
+            : join(dataDir(), "server.key");
+    const serverKeys = options.serverKeys ?? (await serverKeysFor(store, keyFile));
+    app = createServer({
+      ...options,
+      store,
+      serverKeys,
+      storage: { dir: fileDb ? dirname(resolve(dbPath)) : null, ...options.storage },
+    });
+  } catch (err) {
+    if (ownsStore) await store.close();
+    throw err;
+  }
   const node = options.tls
     ? serve({
         fetch: app.app.fetch,
@@ -65,6 +97,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       node.once("error", reject);
     });
   } catch (err) {
+    app.stop();
     if (ownsStore) await store.close();
     throw err;
   }
@@ -97,6 +130,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         if ("closeIdleConnections" in node) node.closeIdleConnections();
       });
       await ready.catch(() => {});
+      app.stop();
       if (ownsStore) await store.close();
     })());
 

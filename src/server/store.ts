@@ -1,40 +1,76 @@
 /**
  * The storage interface of the reference server. The server talks to its
- * database only through `Store`, so that a PostgreSQL store (for several
- * server processes) can follow the SQLite one.
+ * database only through `Store`; `SqliteStore` (one process) and the
+ * PostgreSQL store (several processes) implement it, and one contract test
+ * suite runs against both. Every method may return a Promise.
  *
- * Contract for implementations:
- * - Every write method is one transaction: it does all its writes, then calls
- *   `commit.respond(result)` and, when `commit.idempotency` is given and the
- *   answer is a success (2xx), stores the sealed answer with it, all before
- *   committing. Either everything is stored
- *   or nothing.
- * - Every change of a hash's overall status (a new hash, active -> withdrawn,
- *   withdrawn -> active) gives it a new feed sequence number, larger than every
- *   earlier one, and is reported in `changes` so that the match index can
- *   follow. Sequence numbers must become visible in order: a reader must never
- *   see N+1 committed while N is still pending, or a feed cursor would skip N
- *   (SQLite has one writer at a time; a PostgreSQL store must serialise the
- *   counter, e.g. by locking its row until commit).
- * - Times are milliseconds since the epoch; hashes are canonical (see protocol).
+ * The business rules live here, in the contract, not in the HTTP layer:
+ *
+ * 1. **Atomic writes.** Every write method is one transaction. It first looks
+ *    for a live idempotency record under `commit.idempotency.keyDigest`: if
+ *    there is one it writes nothing and answers `{ replayed: record }` (the
+ *    HTTP layer then checks the request digest and replays, or answers 422).
+ *    Otherwise it does all its writes, calls `commit.respond(result)` and,
+ *    when the answer is a success (2xx), stores the sealed answer under the
+ *    key digest, all before committing. Two requests with one key, in one
+ *    process or in several, make one write: the second waits for the first's
+ *    commit (SQLite: one writer; PostgreSQL: the primary key of the record,
+ *    e.g. INSERT ... ON CONFLICT first) and then replays.
+ * 2. **Per-case entries.** A case holds *entries*; each entry has its own
+ *    public id (`entryId`, format of a hash id), made for that case only. A
+ *    submitter never sees the feed id of a hash, nor anything that depends on
+ *    other cases: a second case adding a hash that another case holds gets a
+ *    fresh entry id and sees only feedback recorded (`feedback.updatedAt`) at
+ *    or after its entry's `addedAt`.
+ * 3. **A hash withdrawn only when no case still holds it.** The feed has one
+ *    record per distinct hash value (its `feedId`), active while any case
+ *    holds an active entry of it.
+ * 4. **The feed is published in batches.** Writes never touch the published
+ *    feed. Each change of a hash's overall state (new, active -> withdrawn,
+ *    withdrawn -> active) is noted as *pending*, with the case that caused it.
+ *    `publishFeed` publishes all pending changes at once, if they come from at
+ *    least `minCases` distinct cases or the oldest waited `maxDelayMs`: it
+ *    gives them feed sequence numbers in a uniformly random order (crypto
+ *    randomness), all with the same `updatedAt` (the batch time, rounded down
+ *    to `granularityMs`), and reports them in `changes` for the match index.
+ *    A hash that is created and withdrawn again before publication never
+ *    reaches the feed. Sequence numbers are larger than every earlier one and
+ *    must become visible in order (one publisher at a time: SQLite has one
+ *    writer; PostgreSQL must lock the counter row until commit).
+ * 5. **Quotas and caps inside the transaction.** A write given `limits`
+ *    checks and counts them in the same transaction and throws `LimitError`
+ *    (nothing stored) when the write would exceed one.
+ * 6. **Storage faults are `StorageError`s.** Disk full, I/O errors,
+ *    corruption, a read-only database: the store throws `StorageError` with
+ *    its kind, so the server can answer 503 and report not ready.
+ *
+ * Times are milliseconds since the epoch; hashes are canonical (see protocol).
  */
 import type { CanonicalHash, CaseStatus, ClientInfo, FeedbackCounts, HashType, Scope, Verdict } from "../protocol/index.ts";
 
-/** A change of one hash's overall status, for the match index. */
+/** A change of one hash's published state, for the match index. */
 export interface HashChange {
   /** internal numeric id (the index's id) */
   rowId: number;
-  /** public id (`h_...`) */
+  /** public feed id (`h_...`) */
   id: string;
   type: HashType;
   value: string;
   active: boolean;
 }
 
-/** A hash with its internal and public id. */
+/** A hash with its internal and public feed id. */
 export interface StoredHash {
   rowId: number;
   id: string;
+  type: HashType;
+  value: string;
+}
+
+/** One entry of a case, as its submitter knows it. */
+export interface CaseEntry {
+  /** the entry's public id (random, this case only; not the feed id) */
+  entryId: string;
   type: HashType;
   value: string;
 }
@@ -46,6 +82,8 @@ export interface IdempotencyIntent {
   /** digest of method, path and body: a replay must match it */
   requestDigest: string;
   expiresAt: number;
+  /** the request's time: records with `expiresAt <= now` are dead */
+  now: number;
   /** encrypts the answer body (only the client's key opens it again) */
   seal(body: string): Buffer;
 }
@@ -70,34 +108,82 @@ export interface Commit<R> {
   respond(result: R): WriteAnswer;
 }
 
-/** Result of a write: what it did and the answer it committed. */
-export interface Committed<R> {
-  result: R;
-  answer: WriteAnswer;
+/**
+ * Result of a write: either what it did and the answer it committed, or
+ * (nothing written) the idempotency record an earlier request with the same
+ * key digest left.
+ */
+export type Committed<R> = { replayed?: undefined; result: R; answer: WriteAnswer } | { replayed: IdempotencyRecord };
+
+/**
+ * Limits a write checks inside its transaction (absent: no limit).
+ * `subject` is an opaque key (the server passes a keyed digest of the client
+ * address, or `key:<id>` for an intake key); `day` the UTC day number
+ * (`Math.floor(now / 86400000)`).
+ */
+export interface WriteLimits {
+  subject?: string;
+  day?: number;
+  /** most cases the subject may create per day */
+  casesPerDay?: number;
+  /** most entries the subject may add per day (new entries only) */
+  hashesPerDay?: number;
+  /** most entries one case may hold (active or withdrawn) */
+  hashesPerCase?: number;
+}
+
+/** Thrown by a write whose limits it would exceed; nothing was written. */
+export class LimitError extends Error {
+  readonly limit: "cases_per_day" | "hashes_per_day" | "hashes_per_case";
+  readonly max: number;
+  /** how many the subject or case already used */
+  readonly used: number;
+  constructor(limit: LimitError["limit"], max: number, used: number) {
+    super(`${limit} limit ${max} reached (${used} used)`);
+    this.name = "LimitError";
+    this.limit = limit;
+    this.max = max;
+    this.used = used;
+  }
+}
+
+/** Kinds of storage fault. */
+export type StorageFaultKind = "full" | "io" | "corrupt" | "readonly" | "unavailable";
+
+/** A fault of the storage itself (not of the request): the server answers 503. */
+export class StorageError extends Error {
+  readonly kind: StorageFaultKind;
+  /** the driver's code, e.g. SQLITE_FULL */
+  readonly code: string | undefined;
+  constructor(kind: StorageFaultKind, message: string, code?: string) {
+    super(message);
+    this.name = "StorageError";
+    this.kind = kind;
+    this.code = code;
+  }
 }
 
 /** Result of storing hashes in a case. */
 export interface CaseHashesResult {
   caseRowId: number;
   caseId: string;
-  /** one per input hash, in input order */
-  hashes: StoredHash[];
-  changes: HashChange[];
+  /** one per input hash, in input order (a value sent twice: the same entry) */
+  entries: CaseEntry[];
 }
 
-/** Result of a withdrawal; `found` false when the hash is not in the case (nothing written). */
+/** Result of a withdrawal; `found` false when the entry is not in the case (nothing written). */
 export interface WithdrawResult {
   found: boolean;
-  changes: HashChange[];
   /** the case after the withdrawal (null when not found) */
   view: CaseView | null;
 }
 
-/** The status of a case as the submitter sees it. */
+/** The status of a case as its submitter sees it: its own entries only. */
 export interface CaseView {
   caseId: string;
   status: CaseStatus;
   createdAt: number;
+  /** in the order the case added them; feedback counts only verdicts recorded at or after the entry was added */
   hashes: { id: string; type: HashType; value: string; active: boolean; feedback: FeedbackCounts }[];
 }
 
@@ -108,7 +194,39 @@ export interface FeedRow {
   type: HashType;
   value: string;
   active: boolean;
+  /** the batch time (rounded) */
   updatedAt: number;
+}
+
+/** How `publishFeed` decides and stamps a batch. */
+export interface PublishPolicy {
+  now: number;
+  /** publish only when the pending changes come from at least this many distinct cases ... */
+  minCases: number;
+  /** ... or the oldest pending change has waited this long */
+  maxDelayMs: number;
+  /** `updatedAt` of the batch: `now` rounded down to a multiple of this */
+  granularityMs: number;
+}
+
+/** What `publishFeed` did. */
+export interface PublishResult {
+  /** false: the policy said wait (nothing written) */
+  published: boolean;
+  /** published state changes, in feed order, for the match index */
+  changes: HashChange[];
+  /** how many distinct cases the batch mixes */
+  cases: number;
+}
+
+/** What waits for publication. */
+export interface PendingInfo {
+  /** pending hash changes */
+  changes: number;
+  /** distinct cases they come from */
+  cases: number;
+  /** when the oldest was noted, or null */
+  oldest: number | null;
 }
 
 /** A platform API key as stored (never the key itself). */
@@ -131,48 +249,75 @@ export interface Store {
   /** what kind of store this is, e.g. "sqlite" */
   readonly kind: string;
 
-  /** Case secret hash by public case id, or null. */
+  // ---- cases ----
+
+  /** Stored secret of a case by public case id, or null. */
   getCaseAuth(caseId: string): Promise<{ rowId: number; secretHash: string } | null>;
-  /** Create a case holding `hashes` (valid, canonical; duplicates allowed). */
+  /** Replace a case's stored secret (re-storing a legacy scrypt hash as HMAC after a successful check). */
+  setCaseSecretHash(caseRowId: number, secretHash: string): Promise<void>;
+  /** Create a case holding `hashes` (valid, canonical; duplicates allowed). `newHashId` makes both feed ids and entry ids. */
   createCase(
-    input: { caseId: string; secretHash: string; client: ClientInfo; hashes: CanonicalHash[]; now: number; newHashId(): string },
+    input: {
+      caseId: string;
+      secretHash: string;
+      client: ClientInfo;
+      hashes: CanonicalHash[];
+      now: number;
+      newHashId(): string;
+      limits?: WriteLimits;
+    },
     commit: Commit<CaseHashesResult>,
   ): Promise<Committed<CaseHashesResult>>;
-  /** Add hashes to a case (re-activating any it had withdrawn). */
+  /** Add hashes to a case (re-activating any entry it had withdrawn; a held value keeps its entry). */
   addHashes(
-    input: { caseRowId: number; hashes: CanonicalHash[]; now: number; newHashId(): string },
+    input: { caseRowId: number; hashes: CanonicalHash[]; now: number; newHashId(): string; limits?: WriteLimits },
     commit: Commit<CaseHashesResult>,
   ): Promise<Committed<CaseHashesResult>>;
   /** The case's status, or null. */
   getCase(caseRowId: number): Promise<CaseView | null>;
-  /** Withdraw one hash (by public id) or, with `hashId` null, every hash of the case. */
+  /** Withdraw one entry (by entry id) or, with `entryId` null, every entry of the case. */
   withdraw(
-    input: { caseRowId: number; hashId: string | null; now: number },
+    input: { caseRowId: number; entryId: string | null; now: number },
     commit: Commit<WithdrawResult>,
   ): Promise<Committed<WithdrawResult>>;
 
-  /** Feed records with a sequence number above `afterSeq`, oldest change first; `limit + 1` tells whether more wait. */
+  // ---- the feed ----
+
+  /** Publish what is pending as one batch, if the policy allows (see rule 4). */
+  publishFeed(policy: PublishPolicy): Promise<PublishResult>;
+  /** What waits for publication. */
+  pendingFeed(): Promise<PendingInfo>;
+  /** Published feed records with a sequence number above `afterSeq`, in feed order; `limit + 1` tells whether more wait. */
   readFeed(afterSeq: number, limit: number): Promise<FeedRow[]>;
-  /** Active hashes with rowId above `afterRowId`, by rowId (to load the match index in pages). */
+  /** Published active hashes with rowId above `afterRowId`, by rowId (to load the match index in pages). */
   activeHashes(afterRowId: number, limit: number): Promise<StoredHash[]>;
 
-  /** Record verdicts of one platform key; unknown ids come back in `unknown` (by item index). */
+  // ---- platforms ----
+
+  /** Record verdicts of one platform key (by feed id); unknown or unpublished ids come back in `unknown` (by item index). */
   recordFeedback(
     input: { keyId: number; items: FeedbackWrite[]; now: number },
     commit: Commit<{ unknown: Set<number> }>,
   ): Promise<Committed<{ unknown: Set<number> }>>;
 
-  /** Platform keys. */
+  /** Platform and intake keys. */
   createApiKey(input: { name: string; keyHash: string; scopes: Scope[]; now: number }): Promise<ApiKeyInfo>;
   findApiKey(keyHash: string): Promise<ApiKeyInfo | null>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
   /** Revoke the active key with this id or name; null when there is none. */
   revokeApiKey(idOrName: string, now: number): Promise<ApiKeyInfo | null>;
 
-  /** The live idempotency record for a key digest, or null. */
+  // ---- idempotency, housekeeping, health ----
+
+  /** The live idempotency record for a key digest, or null (a fast path; the write methods check again atomically). */
   getIdempotency(keyDigest: string, now: number): Promise<IdempotencyRecord | null>;
-  /** Forget idempotency records that expired before `now`; returns how many. */
+  /** Forget idempotency records that expired before `now`, and quota counts of days before yesterday; returns how many records. */
   purgeIdempotency(now: number): Promise<number>;
+  /** A small value kept with the data (e.g. the server key's fingerprint), or null. */
+  getMeta(name: string): Promise<string | null>;
+  setMeta(name: string, value: string): Promise<void>;
+  /** One tiny durable write: resolves when the storage accepts writes again, throws StorageError while it does not. */
+  probe(now: number): Promise<void>;
 
   close(): Promise<void>;
 }

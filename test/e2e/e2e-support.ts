@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
-import { createApiKey, type RunningServer, startServer, type StartOptions } from "../../src/server/index.ts";
+import { createApiKey, type RunningServer, SqliteStore, startServer, type StartOptions } from "../../src/server/index.ts";
 import type { Scope } from "../../src/protocol/index.ts";
 import { BIN, ROOT } from "../helpers.ts";
 
@@ -125,6 +125,8 @@ export async function startTestServer(
   const running = await startServer({
     port: 0,
     logLevel: "error",
+    // the feed at once after each write (the batching has its own tests, test/e2e/server-feed-privacy.test.ts)
+    feedBatch: "immediate",
     ...rest,
     host: "127.0.0.1",
     db,
@@ -146,6 +148,9 @@ export async function platformKey(server: TestServer, name: string, scopes: Scop
 
 /** Rows of a table in the server's SQLite file, read through a separate read-only connection. */
 export function countRows(db: string, table: "cases" | "hashes" | "case_hashes"): number {
+  // a running server holds its file exclusively: read through its store when it is open in this process
+  const open = SqliteStore.openAt(db);
+  if (open) return open.readQuery<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)[0].n;
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {
     return (conn.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;

@@ -5,12 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CaseStatusResponseSchema, CreateCaseResponseSchema, FeedResponseSchema } from "../../src/protocol/index.ts";
 import type { RunningServer, TestHooks } from "../../src/server/index.ts";
-import { call, CLIENT, counts, expectProblem, platformKey, randomPdq, start, tempDir } from "./server-helpers.ts";
+import { call, CLIENT, counts, expectProblem, feedId, platformKey, randomPdq, readDb, start, tempDir } from "./server-helpers.ts";
 
 let t: ReturnType<typeof tempDir>;
 let db: string;
@@ -57,10 +56,11 @@ describe("a case's life", () => {
     const [a, b, c] = [randomPdq(), randomPdq(), randomPdq()];
     const created = await createCase([a, b, a]);
     expect(created.caseId).toMatch(/^c_[A-Za-z0-9_-]{22}$/);
-    expect(created.caseSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // 7 groups of 4 Crockford base32 characters: 140 random bits
+    expect(created.caseSecret).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/);
     expect(created.hashes.map((h) => h.status)).toEqual(["accepted", "accepted", "accepted"]);
     const [ha, hb, ha2] = created.hashes as { id: string }[];
-    expect(ha2.id).toBe(ha.id); // the same value twice is one hash
+    expect(ha2.id).toBe(ha.id); // the same value twice is one entry
     expect(hb.id).not.toBe(ha.id);
 
     let st = await status(created);
@@ -100,31 +100,22 @@ describe("a case's life", () => {
     expect((await call(s.url, "DELETE", `/v1/cases/${created.caseId}`, { auth: `Case ${created.caseSecret}` })).status).toBe(200);
   });
 
-  test("case ids are random, and secrets are stored only as scrypt hashes", async () => {
+  test("case ids are random, and secrets are stored only as keyed MACs (HMAC-SHA-256)", async () => {
     const a = await createCase([randomPdq()]);
     const b = await createCase([randomPdq()]);
     expect(a.caseId).not.toBe(b.caseId);
-    const d = new Database(db, { readonly: true });
-    try {
-      const rows = d.prepare("SELECT public_id, secret_hash FROM cases WHERE public_id IN (?, ?)").all(a.caseId, b.caseId) as {
-        public_id: string;
-        secret_hash: string;
-      }[];
-      expect(rows).toHaveLength(2);
-      for (const r of rows) {
-        expect(r.secret_hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
-        expect(r.secret_hash).not.toContain(a.caseSecret);
-        expect(r.secret_hash).not.toContain(b.caseSecret);
-      }
-      // the stored idempotency answers are sealed: the secret is not in the file in the clear
-      const sealed = d.prepare("SELECT sealed FROM idempotency").all() as { sealed: Buffer }[];
-      expect(sealed.length).toBeGreaterThan(0);
-      for (const { sealed: blob } of sealed) {
-        expect(blob.includes(a.caseSecret)).toBe(false);
-        expect(blob.includes(Buffer.from(a.caseSecret, "base64url"))).toBe(false);
-      }
-    } finally {
-      d.close();
+    const rows = readDb<{ public_id: string; secret_hash: string }>(db, "SELECT public_id, secret_hash FROM cases WHERE public_id IN (?, ?)", a.caseId, b.caseId);
+    expect(rows).toHaveLength(2);
+    const plain = [a.caseSecret, b.caseSecret, a.caseSecret.replaceAll("-", ""), b.caseSecret.replaceAll("-", "")];
+    for (const r of rows) {
+      expect(r.secret_hash).toMatch(/^hmac1\$[A-Za-z0-9_-]{43}$/);
+      for (const p of plain) expect(r.secret_hash).not.toContain(p);
+    }
+    // the stored idempotency answers are sealed: the secret is not in the file in the clear
+    const sealed = readDb<{ sealed: Buffer }>(db, "SELECT sealed FROM idempotency");
+    expect(sealed.length).toBeGreaterThan(0);
+    for (const { sealed: blob } of sealed) {
+      for (const p of plain) expect(blob.includes(p)).toBe(false);
     }
   });
 });
@@ -135,8 +126,11 @@ describe("a hash held by two cases", () => {
     const shared = randomPdq();
     const one = await createCase([shared, randomPdq()]);
     const two = await createCase([shared]);
-    const id = (one.hashes[0] as { id: string }).id;
-    expect((two.hashes[0] as { id: string }).id).toBe(id);
+    const id = feedId(db, shared);
+    // each case has its own entry for the hash, and neither is the feed id
+    const entryOne = (one.hashes[0] as { id: string }).id;
+    const entryTwo = (two.hashes[0] as { id: string }).id;
+    expect(new Set([id, entryOne, entryTwo]).size).toBe(3);
 
     const lookup = async () => {
       const r = await call(s.url, "POST", "/v1/lookup", { body: { queries: [{ type: "pdq", value: shared }], maxDistance: 0 }, auth: `Bearer ${key}` });
@@ -156,17 +150,18 @@ describe("a hash held by two cases", () => {
     expect((await status(two)).hashes[0].status).toBe("active");
 
     // case two withdraws: an explicit withdrawn record, no more matches
-    await call(s.url, "DELETE", `/v1/cases/${two.caseId}/hashes/${id}`, { auth: `Case ${two.caseSecret}` });
+    expect((await call(s.url, "DELETE", `/v1/cases/${two.caseId}/hashes/${entryOne}`, { auth: `Case ${two.caseSecret}` })).status).toBe(404);
+    await call(s.url, "DELETE", `/v1/cases/${two.caseId}/hashes/${entryTwo}`, { auth: `Case ${two.caseSecret}` });
     records = (await feedAll(key)).filter((r) => r.id === id);
     expect(records.map((r) => r.status)).toEqual(["withdrawn"]);
     expect(await lookup()).toEqual([]);
 
-    // case one adds it again: active again, same id
+    // case one adds it again: active again, same feed id, and case one's same entry
     const again = await call(s.url, "POST", `/v1/cases/${one.caseId}/hashes`, {
       body: { hashes: [{ type: "pdq", value: shared }] },
       auth: `Case ${one.caseSecret}`,
     });
-    expect(again.json.hashes[0].id).toBe(id);
+    expect(again.json.hashes[0].id).toBe(entryOne);
     expect((await feedAll(key)).filter((r) => r.id === id).map((r) => r.status)).toEqual(["active"]);
     expect(await lookup()).toEqual([{ id, distance: 0 }]);
   });
@@ -183,8 +178,9 @@ describe("concurrency", () => {
       ),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(201));
-    const ids = new Set(replies.map((r) => r.json.hashes[0].id));
-    expect(ids.size).toBe(1);
+    // twenty entries, one per case, of one feed record
+    expect(new Set(replies.map((r) => r.json.hashes[0].id)).size).toBe(20);
+    const ids = new Set([feedId(db, shared)]);
     expect(new Set(replies.map((r) => r.json.caseId)).size).toBe(20);
     const after = counts(db);
     expect(after.cases - n.cases).toBe(20);
@@ -198,7 +194,9 @@ describe("concurrency", () => {
 describe("feedback", () => {
   test("shows in the case's status; one verdict per platform, the later replaces the earlier", async () => {
     const c = await createCase([randomPdq(), randomPdq()]);
-    const [h0, h1] = c.hashes.map((h) => (h as { id: string }).id);
+    // platforms name hashes by feed id; the case sees the verdicts on its own entries
+    const [h0, h1] = c.hashes.map((h) => feedId(db, h.value));
+    const [e0, e1] = c.hashes.map((h) => (h as { id: string }).id);
     const p1 = await platformKey(s, ["feedback:write"]);
     const p2 = await platformKey(s, ["feedback:write"]);
     const send = (key: string, items: unknown[]) => call(s.url, "POST", "/v1/feedback", { body: { items }, auth: `Bearer ${key}` });
@@ -218,8 +216,8 @@ describe("feedback", () => {
       { id: h1, verdict: "pending_review" },
     ]);
     const st = await status(c);
-    expect(st.hashes.find((h) => h.id === h0)?.feedback).toEqual({ blocked: 1, notBlocked: 1, pendingReview: 0 });
-    expect(st.hashes.find((h) => h.id === h1)?.feedback).toEqual({ blocked: 0, notBlocked: 0, pendingReview: 1 });
+    expect(st.hashes.find((h) => h.id === e0)?.feedback).toEqual({ blocked: 1, notBlocked: 1, pendingReview: 0 });
+    expect(st.hashes.find((h) => h.id === e1)?.feedback).toEqual({ blocked: 0, notBlocked: 0, pendingReview: 1 });
   });
 });
 

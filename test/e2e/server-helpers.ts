@@ -9,7 +9,7 @@ import path from "node:path";
 import { request } from "undici";
 import Database from "better-sqlite3";
 import { expect } from "vitest";
-import { createApiKey, type RunningServer, startServer, type StartOptions } from "../../src/server/index.ts";
+import { createApiKey, type RunningServer, SqliteStore, startServer, type StartOptions } from "../../src/server/index.ts";
 import { ProblemSchema, type Scope } from "../../src/protocol/index.ts";
 
 /** A fresh temporary directory; removed by the returned function. */
@@ -18,9 +18,14 @@ export function tempDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Start a server on a free loopback port over `db` (quiet logs, cheap scrypt unless given). */
+/**
+ * Start a server on a free loopback port over `db` (quiet logs). Unless
+ * given: the feed is published after every write ("immediate") and the daily
+ * quotas are off, so a test sees its writes in the feed at once; the tests of
+ * batching and quotas set their own.
+ */
 export function start(db: string, options: StartOptions = {}): Promise<RunningServer> {
-  return startServer({ host: "127.0.0.1", port: 0, db, logLevel: "silent", scrypt: { N: 1024, r: 8, p: 1 }, ...options });
+  return startServer({ host: "127.0.0.1", port: 0, db, logLevel: "silent", feedBatch: "immediate", quotas: false, ...options });
 }
 
 /** Create a platform key directly in a server's store. */
@@ -76,18 +81,36 @@ export function flipBits(pdq: string, bits: number): string {
 
 export const CLIENT = { name: "hashsafe-test", version: "0.0.0" };
 
-/** Row counts of the tables that requests write, read from the database file beside the server. */
-export function counts(db: string): Record<string, number> {
+/**
+ * Rows of a query on the database at `db`: through the store that holds it
+ * open in this process (the server holds the file exclusively, so no second
+ * connection can read it), else through a read-only connection of its own.
+ */
+export function readDb<T = Record<string, unknown>>(db: string, sql: string, ...params: unknown[]): T[] {
+  const open = SqliteStore.openAt(db);
+  if (open) return open.readQuery<T>(sql, ...params);
   const d = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    const out: Record<string, number> = {};
-    for (const t of ["cases", "hashes", "case_hashes", "feedback", "idempotency", "api_keys"]) {
-      out[t] = (d.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-    }
-    return out;
+    return d.prepare(sql).all(...params) as T[];
   } finally {
     d.close();
   }
+}
+
+/** The feed id of a hash value (case answers carry the case's own entry ids, never the feed id). */
+export function feedId(db: string, value: string): string {
+  const r = readDb<{ public_id: string }>(db, "SELECT public_id FROM hashes WHERE value = ?", value.toLowerCase());
+  if (!r.length) throw new Error(`no hash ${value}`);
+  return r[0].public_id;
+}
+
+/** Row counts of the tables that requests write, read from the database file beside the server. */
+export function counts(db: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ["cases", "hashes", "case_hashes", "feedback", "idempotency", "api_keys"]) {
+    out[t] = readDb<{ n: number }>(db, `SELECT count(*) AS n FROM ${t}`)[0].n;
+  }
+  return out;
 }
 
 /** Assert a problem+json answer with this status (and problem code, when given). */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CreateCaseResponseSchema } from "../../src/protocol/index.ts";
 import { createLogger, MIGRATIONS, SchemaTooNewError, SqliteStore } from "../../src/server/index.ts";
 import { BIN, ROOT } from "../helpers.ts";
-import { call, CLIENT, expectProblem, flipBits, platformKey, randomPdq, start, tempDir } from "./server-helpers.ts";
+import { call, CLIENT, expectProblem, feedId, flipBits, platformKey, randomPdq, start, tempDir } from "./server-helpers.ts";
 
 let t: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -35,7 +35,7 @@ describe("restart", () => {
     const body = { hashes: [{ type: "pdq", value: v }, { type: "md5", value: "00112233445566778899aabbccddeeff" }], client: CLIENT };
     const created = await call(a.url, "POST", "/v1/cases", { body, idem });
     const c = CreateCaseResponseSchema.parse(created.json);
-    const id = (c.hashes[0] as { id: string }).id;
+    const id = feedId(db, v);
     await call(a.url, "POST", "/v1/feedback", { body: { items: [{ id, verdict: "blocked" }] }, auth: `Bearer ${key}` });
     const statusA = await call(a.url, "GET", `/v1/cases/${c.caseId}`, { auth: `Case ${c.caseSecret}` });
     const feedA = await call(a.url, "GET", "/v1/feed", { auth: `Bearer ${key}` });
@@ -48,7 +48,11 @@ describe("restart", () => {
       expect(statusB.text).toBe(statusA.text);
       expect(statusB.json.hashes[0].feedback.blocked).toBe(1);
       const feedB = await call(b.url, "GET", "/v1/feed", { auth: `Bearer ${key}` });
-      expect(feedB.text).toBe(feedA.text);
+      expect(feedB.json.records).toEqual(feedA.json.records);
+      // a cursor of the first run still resumes after the restart (the server key is kept beside the file)
+      const resumed = await call(b.url, "GET", `/v1/feed?cursor=${feedA.json.nextCursor}`, { auth: `Bearer ${key}` });
+      expect(resumed.status, resumed.text).toBe(200);
+      expect(resumed.json.records).toEqual([]);
       // the match index was rebuilt from the store
       const l = await call(b.url, "POST", "/v1/lookup", {
         body: { queries: [{ type: "pdq", value: flipBits(v, 4) }, { type: "md5", value: "00112233445566778899aabbccddeeff" }] },
@@ -243,16 +247,23 @@ describe("the serve command", () => {
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
 
-  test("keys create / list / revoke, against a running server on the same file", async () => {
+  test("keys create / list / revoke on the server's file; refused, saying why, while a server holds it", async () => {
     const db = dbPath("keys");
-    const s = await start(db, { rateLimit: false });
+    let s = await start(db, { rateLimit: false });
+    // the server holds its file exclusively (one process per SQLite file)
+    const busy = await run(["serve", "keys", "list", "--db", db]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toMatch(/in use by another process.*hashsafe serve/);
+    await s.close();
     try {
       const created = await run(["serve", "keys", "create", "--name", "acme", "--scopes", "feed:read,lookup", "--db", db, "--format", "json"]);
       expect(created.code, created.stderr).toBe(0);
       const k = JSON.parse(created.stdout);
       expect(k).toMatchObject({ id: expect.any(Number), name: "acme", scopes: ["feed:read", "lookup"], revokedAt: null });
       expect(k.key).toMatch(/^hsk_[A-Za-z0-9_-]{43}$/);
+      s = await start(db, { rateLimit: false });
       expect((await call(s.url, "GET", "/v1/feed", { auth: `Bearer ${k.key}` })).status).toBe(200);
+      await s.close();
 
       const text = await run(["serve", "keys", "create", "--name", "other", "--scopes", "feedback:write", "--db", db]);
       expect(text.code).toBe(0);
@@ -276,9 +287,10 @@ describe("the serve command", () => {
 
       const revoked = await run(["serve", "keys", "revoke", "acme", "--db", db]);
       expect(revoked.code).toBe(0);
-      expectProblem(await call(s.url, "GET", "/v1/feed", { auth: `Bearer ${k.key}` }), 401, "unauthorized");
       const again = await run(["serve", "keys", "revoke", String(k.id), "--db", db]);
       expect(again.code).toBe(1);
+      s = await start(db, { rateLimit: false });
+      expectProblem(await call(s.url, "GET", "/v1/feed", { auth: `Bearer ${k.key}` }), 401, "unauthorized");
     } finally {
       await s.close();
     }

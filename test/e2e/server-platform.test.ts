@@ -7,16 +7,18 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CreateCaseResponseSchema, FeedResponseSchema, LookupResponseSchema } from "../../src/protocol/index.ts";
 import type { RunningServer } from "../../src/server/index.ts";
-import { call, CLIENT, flipBits, platformKey, randomPdq, start, tempDir } from "./server-helpers.ts";
+import { call, CLIENT, feedId, flipBits, platformKey, randomPdq, start, tempDir } from "./server-helpers.ts";
 
 let t: ReturnType<typeof tempDir>;
 let s: RunningServer;
 let feedKey: string;
 let lookupKey: string;
+let db: string;
 
 beforeAll(async () => {
   t = tempDir();
-  s = await start(path.join(t.dir, "server.db"), { rateLimit: false });
+  db = path.join(t.dir, "server.db");
+  s = await start(db, { rateLimit: false });
   feedKey = await platformKey(s, ["feed:read"]);
   lookupKey = await platformKey(s, ["lookup"]);
 });
@@ -76,16 +78,20 @@ describe("feed", () => {
     // cursors are opaque: not a number, not a time
     expect(p1.nextCursor).not.toMatch(/^\d+$/);
 
-    // nothing new: the same cursor comes back, empty
+    // nothing new: empty, and a cursor for the same place (sealed afresh: it looks different each time)
     const idle = await page(p3.nextCursor, 10);
-    expect(idle).toEqual({ records: [], nextCursor: p3.nextCursor, hasMore: false });
+    expect(idle).toMatchObject({ records: [], hasMore: false });
+    expect(idle.nextCursor).not.toBe(p3.nextCursor);
+    expect((await page(idle.nextCursor, 10)).records).toEqual([]);
 
     // withdraw one case: exactly its hashes come as withdrawn records after the saved cursor
     const gone = cases[2];
     await call(s.url, "DELETE", `/v1/cases/${gone.caseId}`, { auth: `Case ${gone.caseSecret}` });
     const after = await page(p3.nextCursor, 100);
     expect(after.records.map((r) => r.status)).toEqual(Array(5).fill("withdrawn"));
-    expect(after.records.map((r) => r.id).sort()).toEqual(gone.hashes.map((h) => (h as { id: string }).id).sort());
+    expect(after.records.map((r) => r.id).sort()).toEqual(gone.hashes.map((h) => feedId(db, h.value)).sort());
+    // the case's own entry ids are not the feed ids
+    for (const h of gone.hashes) expect(after.records.map((r) => r.id)).not.toContain((h as { id: string }).id);
     // a withdrawn record replaces the active one for the same id, and is newer
     for (const r of after.records) {
       const earlier = seen.find((x) => x.id === r.id)!;
@@ -115,7 +121,7 @@ describe("lookup", () => {
       { type: "pdq", value: base },
       { type: "pdq", value: near },
     ]);
-    const [idBase, idNear] = c.hashes.map((h) => (h as { id: string }).id);
+    const [idBase, idNear] = c.hashes.map((h) => feedId(db, h.value));
     const query = flipBits(base, 8); // 8 from base, 5 from near
     const [r] = await lookup([{ type: "pdq", value: query }], 10);
     expect(r.index).toBe(0);
@@ -135,7 +141,7 @@ describe("lookup", () => {
   test("MD5 by equality only", async () => {
     const md5 = "0123456789abcdef0123456789abcdef";
     const c = await createCase([{ type: "md5", value: md5 }]);
-    const id = (c.hashes[0] as { id: string }).id;
+    const id = feedId(db, c.hashes[0].value);
     const res = await lookup(
       [
         { type: "md5", value: md5.toUpperCase() },
