@@ -23,7 +23,7 @@ if (!existsSync(path.join(root, "dist", "index.js"))) {
   console.error("bench/server.mjs: dist/ is missing; run `npm run build` first");
   process.exit(1);
 }
-const { SqliteStore, createApiKey } = await import("../dist/index.js");
+const { SqliteStore, createApiKey } = await import("../dist/server/index.js");
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,9 @@
 /**
- * hashsafe library for Node: PDQ hashes of images, computed locally.
- *
- * For browsers and workers import the sharp-free core from "hashsafe/pdq".
+ * hashsafe library for Node: PDQ hashes of images, computed locally, and
+ * matching them against banks of hashes. It loads no server, database or HTTP
+ * client: those are "hashsafe/client" (sharing hashes with a server) and
+ * "hashsafe/server" (the reference server). For browsers and workers import
+ * the sharp-free core from "hashsafe/pdq".
  */
 export {
   DIHEDRAL_NAMES,
@@ -63,47 +65,6 @@ export {
 } from "./match/robust.ts";
 export { type Bank, loadBank } from "./match/bank.ts";
 export { type TrimOptions, type TrimResult, trimBorders, trimCandidates } from "./image/trim.ts";
-export { HashIndex, IndexFileError, isIndexFile, type SaveOptions, type SearchHit } from "./match/mih.ts";
+export { HashIndex, IndexFileError, isIndexFile, type LoadOptions, type SaveOptions, type SearchHit } from "./match/mih.ts";
+export { loadIndexFile, saveIndexFile } from "./match/mih-file.ts";
 export { VERSION } from "./version.ts";
-export {
-  ApiError,
-  type CallOptions,
-  ClientError,
-  dataDir,
-  deliverSubmission,
-  HashShareClient,
-  type HashShareClientOptions,
-  InsecureServerError,
-  isTransient,
-  NetworkError,
-  newSubmission,
-  Outbox,
-  OutboxSaved,
-  OutboxUnavailable,
-  parseServerUrl,
-  ProtocolError,
-  type Receipt,
-  readReceipt,
-  type RetryPolicy,
-  saveReceipt,
-  type Submission,
-} from "./client/index.ts";
-export {
-  createApiKey,
-  createServer,
-  type RunningServer,
-  type ServerOptions,
-  SqliteStore,
-  type StartOptions,
-  startServer,
-  type Store,
-  type TestHooks,
-} from "./server/index.ts";
-export {
-  type Diagnosis,
-  type SelfTestReport,
-  selfTest,
-  type VerifyRecord,
-  type VerifySummary,
-  verifyHashes,
-} from "./conformance/index.ts";

@@ -6,6 +6,7 @@
 import { open } from "node:fs/promises";
 import { type ListProblem, readHashList } from "./lists.ts";
 import { HashIndex, IndexFileError, isIndexFile } from "./mih.ts";
+import { loadIndexFile } from "./mih-file.ts";
 
 export interface Bank {
   index: HashIndex;
@@ -74,7 +75,7 @@ export async function readListsIntoIndex(
 /** Load a bank from an index file or from hash lists. */
 export async function loadBank(paths: readonly string[], options: LoadBankOptions = {}): Promise<Bank> {
   if (paths.length === 1 && (await isIndexPath(paths[0]))) {
-    const index = await HashIndex.load(paths[0]);
+    const index = await loadIndexFile(paths[0]);
     return {
       index,
       label: (id) => index.labelOf(id),

@@ -21,10 +21,12 @@
  *   tail or the removed share grows, or on {@link HashIndex.build}.
  * Where the probing would cost more than a scan (large distances, small
  * indexes) a search scans linearly instead.
+ *
+ * This module imports nothing from Node, so a browser or a worker can build,
+ * search and load an index (`HashIndex.deserialize` of the bytes of a file);
+ * reading and writing files is in ./mih-file.ts.
  */
-import { crc32 } from "node:zlib";
-import { endianness } from "node:os";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { type Crc32, crc32 as jsCrc32 } from "./crc32.ts";
 import { formatHash, HASH_WORDS, type Hash256, HashFormatError, parseHash, POP16, popcount32, toHash } from "./hash256.ts";
 
 export interface SearchHit {
@@ -112,7 +114,19 @@ export function isIndexFile(head: Uint8Array): boolean {
 export interface SaveOptions {
   /** A label (e.g. the list's metadata) per id, kept in the file. */
   labels?: (id: number) => string | undefined;
+  /** the CRC-32 to use (default: plain JavaScript; Node's file module passes zlib's) */
+  crc32?: Crc32;
 }
+
+/** Options of {@link HashIndex.deserialize}. */
+export interface LoadOptions {
+  /** the CRC-32 to check the file with (default: plain JavaScript) */
+  crc32?: Crc32;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 export class HashIndex {
   #cap = 0;
@@ -148,7 +162,7 @@ export class HashIndex {
   #hitDist: number[] = [];
 
   constructor() {
-    if (endianness() !== "LE") throw new Error("HashIndex needs a little-endian machine");
+    if (!LITTLE_ENDIAN) throw new Error("HashIndex needs a little-endian machine");
   }
 
   /** Live hashes in the index. */
@@ -333,7 +347,7 @@ export class HashIndex {
     if (!lb || !lo) return undefined;
     const row = this.#rowOf(id);
     if (row === undefined || lo[row] === lo[row + 1]) return undefined;
-    return Buffer.from(lb.buffer, lb.byteOffset + lo[row], lo[row + 1] - lo[row]).toString("utf8");
+    return utf8Decoder.decode(lb.subarray(lo[row], lo[row + 1]));
   }
 
   /** Drop removed hashes and (re)build the postings now rather than at the next search. */
@@ -630,17 +644,29 @@ export class HashIndex {
    * are dropped and the postings built first.
    */
   serialize(options: SaveOptions = {}): Uint8Array {
-    const { chunks, total } = this.#fileChunks(options);
+    const { parts, total } = this.serializeParts(options);
     const buf = new Uint8Array(total);
     let at = 0;
-    let crc = 0;
-    for (const c of chunks) {
+    for (const c of parts) {
       buf.set(c, at);
-      crc = crc32(c, crc);
       at += c.length;
     }
-    new DataView(buf.buffer).setUint32(at, crc, true);
     return buf;
+  }
+
+  /**
+   * The bytes of {@link serialize} as a list of parts, in order, without
+   * copying the big arrays (to write them to a file or a stream one by one);
+   * the last part is the CRC-32.
+   */
+  serializeParts(options: SaveOptions = {}): { parts: Uint8Array[]; total: number } {
+    const { chunks, total } = this.#fileChunks(options);
+    const crcOf = options.crc32 ?? jsCrc32;
+    let crc = 0;
+    for (const c of chunks) crc = crcOf(c, crc);
+    const tail = new Uint8Array(4);
+    new DataView(tail.buffer).setUint32(0, crc, true);
+    return { parts: [...chunks, tail], total };
   }
 
   /** The file's parts in order (all but the trailing CRC-32), without copying the big arrays. */
@@ -648,22 +674,23 @@ export class HashIndex {
     this.build();
     const n = this.#n;
     const hasPost = this.#post !== null;
-    let labelBytes: Buffer | null = null;
+    let labelBytes: Uint8Array | null = null;
     let labelOff: Uint32Array | null = null;
     if (options.labels) {
-      const labels: (string | undefined)[] = new Array(n);
+      const labels: (Uint8Array | undefined)[] = new Array(n);
       labelOff = new Uint32Array(n + 1);
       let total = 0;
       for (let p = 0; p < n; p++) {
         const l = options.labels(this.#ids[p]);
-        labels[p] = l;
-        if (l) total += Buffer.byteLength(l, "utf8");
+        const b = l ? utf8Encoder.encode(l) : undefined;
+        labels[p] = b;
+        if (b) total += b.length;
         labelOff[p + 1] = total;
       }
-      labelBytes = Buffer.alloc(total);
+      labelBytes = new Uint8Array(total);
       for (let p = 0; p < n; p++) {
-        const l = labels[p];
-        if (l) labelBytes.write(l, labelOff[p], "utf8");
+        const b = labels[p];
+        if (b) labelBytes.set(b, labelOff[p]);
       }
     }
     const layout = fileLayout(n, hasPost, labelBytes ? labelBytes.length : -1);
@@ -697,49 +724,8 @@ export class HashIndex {
     return { chunks, total: layout.total };
   }
 
-  /** Write the index to a file (atomically: a temporary file, then a rename), section by section. */
-  async save(path: string, options: SaveOptions = {}): Promise<void> {
-    const { chunks } = this.#fileChunks(options);
-    const tmp = `${path}.tmp-${process.pid}`;
-    const fh = await open(tmp, "w");
-    try {
-      let crc = 0;
-      for (const c of chunks) {
-        crc = crc32(c, crc);
-        // large sections in pieces: one write call is limited to 2 GiB
-        for (let i = 0; i < c.length; i += 1 << 30) await fh.write(c.subarray(i, Math.min(c.length, i + (1 << 30))));
-      }
-      const tail = new Uint8Array(4);
-      new DataView(tail.buffer).setUint32(0, crc, true);
-      await fh.write(tail);
-      await fh.close();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await rename(tmp, path);
-  }
-
-  /** Read an index file; throws {@link IndexFileError} when it is damaged, truncated or not an index. */
-  static async load(path: string): Promise<HashIndex> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException)?.code;
-      throw new IndexFileError(`${path}: cannot read the index file (${code ?? String(err)})`);
-    }
-    try {
-      return HashIndex.deserialize(bytes);
-    } catch (err) {
-      if (err instanceof IndexFileError) throw new IndexFileError(`${path}: ${err.message}`);
-      throw err;
-    }
-  }
-
   /** The inverse of {@link serialize}. The bytes are used in place (not copied) when aligned. */
-  static deserialize(input: Uint8Array): HashIndex {
+  static deserialize(input: Uint8Array, options: LoadOptions = {}): HashIndex {
     let bytes = input;
     if (bytes.length < HEADER_BYTES + 4 || !isIndexFile(bytes)) {
       throw new IndexFileError("not a hashsafe index file (bad magic bytes)");
@@ -764,7 +750,7 @@ export class HashIndex {
       );
     }
     const stored = dv.getUint32(layout.total - 4, true);
-    if (crc32(bytes.subarray(0, layout.total - 4)) !== stored) {
+    if ((options.crc32 ?? jsCrc32)(bytes.subarray(0, layout.total - 4)) !== stored) {
       throw new IndexFileError("index file is damaged: checksum mismatch");
     }
     const idx = new HashIndex();

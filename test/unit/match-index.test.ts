@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatHash, hamming, hashProblem, parseHash } from "../../src/match/hash256.ts";
 import { HashIndex, IndexFileError } from "../../src/match/mih.ts";
+import { loadIndexFile, saveIndexFile } from "../../src/match/mih-file.ts";
 import { hexDistance } from "../helpers.ts";
 
 /** xorshift32: reproducible random words from a seed. */
@@ -208,8 +209,8 @@ describe("index files", () => {
       index.add(h, i);
     }
     const file = path.join(dir, "bank.idx");
-    await index.save(file, { labels: (id) => (id % 2 ? `label ${id} ✓` : undefined) });
-    const loaded = await HashIndex.load(file);
+    await saveIndexFile(index, file, { labels: (id) => (id % 2 ? `label ${id} ✓` : undefined) });
+    const loaded = await loadIndexFile(file);
     expect(loaded.size).toBe(3000);
     expect(loaded.labelOf(7)).toBe("label 7 ✓");
     expect(loaded.labelOf(8)).toBe(undefined);
@@ -234,8 +235,8 @@ describe("index files", () => {
     for (const [name, b] of cases) {
       const f = path.join(dir, "bad.idx");
       await writeFile(f, b);
-      await expect(HashIndex.load(f), name).rejects.toThrow(IndexFileError);
-      await expect(HashIndex.load(f), name).rejects.toThrow(/bad\.idx: /);
+      await expect(loadIndexFile(f), name).rejects.toThrow(IndexFileError);
+      await expect(loadIndexFile(f), name).rejects.toThrow(/bad\.idx: /);
     }
   });
 });

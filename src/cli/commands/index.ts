@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { readListsIntoIndex } from "../../match/bank.ts";
 import { formatProblem } from "../../match/lists.ts";
+import { saveIndexFile } from "../../match/mih-file.ts";
 import { say } from "./match.ts";
 
 export interface IndexBuildOptions {
@@ -33,7 +34,7 @@ export async function runIndexBuild(lists: string[], opts: IndexBuildOptions): P
     return 2;
   }
   try {
-    await built.index.save(opts.output, { labels: (id) => built.labels[id] });
+    await saveIndexFile(built.index, opts.output, { labels: (id) => built.labels[id] });
   } catch (err) {
     say(`${opts.output}: cannot write the index (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return 2;
