@@ -53,7 +53,7 @@ import { cors } from "./middleware/cors.ts";
 import { registerWebPage, type WebPageOptions } from "./web-page.ts";
 import { newCaseId, newCaseSecret, newHashId, macSecret, canonicalSecret } from "./secrets.ts";
 import { deriveKeys, type ServerKeys } from "./server-key.ts";
-import { randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes } from "node:crypto";
 import { type CaseEntry, type CaseView, LimitError, StorageError, type Store } from "./store.ts";
 import { STOPNCII_FETCH_ROUTE, stopNciiFetchHashes } from "./routes/stopncii.ts";
 
@@ -493,8 +493,8 @@ export function createServer(options: ServerOptions): HashsafeServer {
     stopNciiFetchHashes({
       store,
       now,
-      // tokens are sealed with a key of this process: after a restart a client resumes from its checkpoint
-      tokenKey: randomBytes(32),
+      // page tokens: their own key, derived from the cursor key (so they survive restarts as cursors do)
+      tokenKey: Buffer.from(hkdfSync("sha256", keys.cursors, "hashsafe-stopncii", "page-tokens/v1", 32)),
       begin(c) {
         c.set("route", STOPNCII_FETCH_ROUTE as RoutePattern);
         if (!ready) throw new ApiError("not_ready", "the server is starting (loading its match index)", undefined, { "retry-after": "1" });
