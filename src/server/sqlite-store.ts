@@ -249,7 +249,7 @@ export class SqliteStore implements Store {
         SELECT p.hash_id, p.case_id, p.since, h.active,
           EXISTS (SELECT 1 FROM case_hashes ch WHERE ch.hash_id = p.hash_id AND ch.active = 1) AS held
         FROM feed_pending p JOIN hashes h ON h.id = p.hash_id`),
-      clearPending: db.prepare("DELETE FROM feed_pending"),
+      dropPending: db.prepare("DELETE FROM feed_pending WHERE hash_id = ?"),
       caseView: db.prepare<
         [number],
         { id: string; type: HashType; value: string; active: number; blocked: number; not_blocked: number; pending: number }
@@ -583,26 +583,29 @@ export class SqliteStore implements Store {
         .transaction((): PublishResult => {
           const all = this.q.pending.all();
           // a pending row whose hash is back where it was published (or never published and gone) changes nothing
+          for (const r of all) if (r.held === r.active) this.q.dropPending.run(r.hash_id);
           const eff = all.filter((r) => r.held !== r.active);
-          const cases = new Set(eff.map((r) => r.case_id)).size;
-          if (eff.length === 0) {
-            if (all.length) this.q.clearPending.run();
-            return { published: false, changes: [], cases: 0 };
-          }
-          const oldest = Math.min(...eff.map((r) => r.since));
-          if (cases < policy.minCases && policy.now - oldest < policy.maxDelayMs) return { published: false, changes: [], cases };
+          // additions and withdrawals are told apart by their status, so each kind must mix minCases cases on its own
+          const publish = [1, 0].flatMap((held) => {
+            const kind = eff.filter((r) => r.held === held);
+            if (kind.length === 0) return [];
+            const cases = new Set(kind.map((r) => r.case_id)).size;
+            const oldest = Math.min(...kind.map((r) => r.since));
+            return cases >= policy.minCases || policy.now - oldest >= policy.maxDelayMs ? kind : [];
+          });
+          if (publish.length === 0) return { published: false, changes: [], cases: new Set(eff.map((r) => r.case_id)).size };
           const g = Math.max(1, policy.granularityMs);
           const stamp = Math.floor(policy.now / g) * g;
           const changes: HashChange[] = [];
-          for (const i of shuffled(eff.length)) {
-            const r = eff[i];
+          for (const i of shuffled(publish.length)) {
+            const r = publish[i];
             const seq = this.q.nextSeq.get()!.value;
             this.q.publishHash.run(r.held, seq, stamp, r.hash_id);
+            this.q.dropPending.run(r.hash_id);
             const h = this.q.hashById.get(r.hash_id)!;
             changes.push({ rowId: h.id, id: h.public_id, type: h.type, value: h.value, active: r.held === 1 });
           }
-          this.q.clearPending.run();
-          return { published: true, changes, cases };
+          return { published: true, changes, cases: new Set(publish.map((r) => r.case_id)).size };
         })
         .immediate(),
     );

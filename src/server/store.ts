@@ -28,9 +28,12 @@
  * 4. **The feed is published in batches.** Writes never touch the published
  *    feed. Each change of a hash's overall state (new, active -> withdrawn,
  *    withdrawn -> active) is noted as *pending*, with the case that caused it.
- *    `publishFeed` publishes all pending changes at once, if they come from at
- *    least `minCases` distinct cases or the oldest waited `maxDelayMs`: it
- *    gives them feed sequence numbers in a uniformly random order (crypto
+ *    `publishFeed` publishes pending changes as one batch. Additions (-> active)
+ *    and withdrawals (-> withdrawn) are told apart by their status, so each
+ *    kind is judged on its own: it is published when its changes come from at
+ *    least `minCases` distinct cases or its oldest waited `maxDelayMs`, else
+ *    it waits for the next batch. The published changes get feed sequence
+ *    numbers in a uniformly random order (crypto
  *    randomness), all with the same `updatedAt` (the batch time, rounded down
  *    to `granularityMs`), and reports them in `changes` for the match index.
  *    A hash that is created and withdrawn again before publication never
