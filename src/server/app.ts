@@ -67,7 +67,9 @@ export const DEFAULT_RATE_LIMITS: { address: BucketLimit; case: BucketLimit } = 
 
 /**
  * Hooks for tests only; never set them in production. They let a test see and
- * disturb what happens on the wire without mocking any component.
+ * disturb what happens on the wire without mocking any component. Not public
+ * API: left out of the published declarations.
+ * @internal
  */
 export interface TestHooks {
   /** Called with every request's raw body (empty for GET) as the server received it, before it is parsed. */
@@ -108,6 +110,7 @@ export interface ServerOptions {
   pdqIndex?: PdqIndex;
   /** the clock, in ms since the epoch */
   now?: () => number;
+  /** @internal tests only (see TestHooks) */
   testHooks?: TestHooks;
   /** origins allowed to call the API from a browser (CORS; middleware/cors.ts); none by default */
   corsOrigins?: readonly string[];

@@ -2,7 +2,7 @@
  * The reference server of hash-sharing API v1: a Hono app over a `Store`
  * (SQLite by default), with the matching index for lookups.
  */
-export { ApiError, createServer, DEFAULT_RATE_LIMITS, type HashsafeServer, type ServerOptions, type TestHooks } from "./app.ts";
+export { ApiError, createServer, DEFAULT_RATE_LIMITS, type HashsafeServer, type ServerOptions } from "./app.ts";
 export { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer, type StartOptions } from "./server.ts";
 export {
   SqliteStore,

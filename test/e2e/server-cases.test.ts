@@ -8,7 +8,8 @@ import path from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CaseStatusResponseSchema, CreateCaseResponseSchema, FeedResponseSchema } from "../../src/protocol/index.ts";
-import type { RunningServer, TestHooks } from "../../src/server/index.ts";
+import type { RunningServer } from "../../src/server/index.ts";
+import type { TestHooks } from "../../src/server/app.ts";
 import { call, CLIENT, counts, expectProblem, feedId, platformKey, randomPdq, readDb, start, tempDir } from "./server-helpers.ts";
 
 let t: ReturnType<typeof tempDir>;
