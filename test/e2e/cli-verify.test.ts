@@ -1,26 +1,14 @@
 // hashsafe verify and hashsafe self-test through the real binary: another
 // implementation's hashes (made here from the reference's values, then
 // broken in the ways real ports go wrong) and the bundled conformance set.
-import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfTest } from "../../src/conformance/index.ts";
-import { BIN, CONFORMANCE, FIXTURES, readTsv } from "../helpers.ts";
+import { type CliRun, CONFORMANCE, FIXTURES, readTsv, runCli } from "../helpers.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 const rows = async () => readTsv(await readFile(path.join(CONFORMANCE, "expected.tsv"), "utf8")).filter((r) => r.mode === "full");
 const reversedWords = (h: string) => h.match(/.{4}/g)!.reverse().join("");
@@ -37,7 +25,7 @@ async function writeList(name: string, entries: [string, string][], header = "ha
   await writeFile(list(name), `${header}\n${entries.map(([h, f]) => `${h},${f}`).join("\n")}\n`);
   return list(name);
 }
-const summaryOf = (r: Run) => JSON.parse(r.stdout).summary;
+const summaryOf = (r: CliRun) => JSON.parse(r.stdout).summary;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "hashsafe-verify-"));

@@ -1,27 +1,14 @@
 // compare, match and index build as a person runs them: the real binary
 // (built by the global setup), real files, exit statuses like grep.
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp, { type Sharp } from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashFile } from "../../src/image/hash.ts";
-import { BIN, conformanceImage, FIXTURES } from "../helpers.ts";
+import { conformanceImage, FIXTURES, runCli } from "../helpers.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 const ndjson = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 // The project's own pictures under the names the upstream suite uses (see

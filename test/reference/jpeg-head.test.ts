@@ -2,10 +2,10 @@
 // 20 corpus photos (the unit tier checks the project's own JPEGs).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { readJpegHead } from "../../src/image/jpeg-head.ts";
 import { readTsv } from "../helpers.ts";
+import { agreesWithLibvips } from "../suites/jpeg-head.ts";
 import { CORPUS, REF } from "./shared.ts";
 
 const refImages = readTsv(readFileSync(path.join(REF, "images.tsv"), "utf8"));
@@ -18,25 +18,7 @@ const jpegs = [
 ];
 
 describe("readJpegHead", () => {
-  it("agrees with libvips on size and orientation for every JPEG it reads", async () => {
-    let read = 0;
-    for (const file of jpegs) {
-      const bytes = readFileSync(file);
-      const head = readJpegHead(bytes);
-      const meta = await sharp(bytes).metadata();
-      if (head === null) continue;
-      read++;
-      expect({ file, width: head.width, height: head.height, orientation: head.orientation }).toEqual({
-        file,
-        width: meta.width,
-        height: meta.height,
-        orientation: meta.orientation ?? 1,
-      });
-      expect(head.components === 4).toBe(meta.space === "cmyk");
-    }
-    // Plain JPEGs are read, not left to libvips.
-    expect(read).toBe(jpegs.length);
-  });
+  agreesWithLibvips(jpegs);
 
   it("reads the orientation of the exif-rotn photos (1, 3, 6, 8)", () => {
     const rot = refImages.filter((r) => r.file.startsWith("exif-rotn"));

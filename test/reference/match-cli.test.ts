@@ -1,24 +1,11 @@
 // hashsafe match on the upstream matcher regression lists, through the real binary.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BIN } from "../helpers.ts";
+import { runCli } from "../helpers.ts";
 import { REF } from "./shared.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 const ndjson = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 describe("hashsafe match on the reference lists", () => {

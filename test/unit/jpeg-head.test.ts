@@ -6,6 +6,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { readJpegHead } from "../../src/image/jpeg-head.ts";
 import { CONFORMANCE, FIXTURES } from "../helpers.ts";
+import { agreesWithLibvips } from "../suites/jpeg-head.ts";
 
 // The project's own JPEGs: the conformance set's 9 (4:2:0, 4:4:4, progressive,
 // grey, 6 MP, qualities 60-95) and the fixtures'.
@@ -18,25 +19,7 @@ const jpegs = [
 ];
 
 describe("readJpegHead", () => {
-  it("agrees with libvips on size and orientation for every JPEG it reads", async () => {
-    let read = 0;
-    for (const file of jpegs) {
-      const bytes = readFileSync(file);
-      const head = readJpegHead(bytes);
-      const meta = await sharp(bytes).metadata();
-      if (head === null) continue;
-      read++;
-      expect({ file, width: head.width, height: head.height, orientation: head.orientation }).toEqual({
-        file,
-        width: meta.width,
-        height: meta.height,
-        orientation: meta.orientation ?? 1,
-      });
-      expect(head.components === 4).toBe(meta.space === "cmyk");
-    }
-    // Plain JPEGs are read, not left to libvips.
-    expect(read).toBe(jpegs.length);
-  });
+  agreesWithLibvips(jpegs);
 
   it("reads the orientation a camera writes (1, 3, 6, 8), as libvips does", async () => {
     const photo = readFileSync(path.join(FIXTURES, "images", "harbour-small.jpg"));
