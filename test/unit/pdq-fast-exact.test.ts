@@ -19,18 +19,21 @@ function compare(px: PixelImage) {
   return { autoPath: auto.path, auto: auto.bits, fast: bits("fast").bits, exact: bits("exact").bits };
 }
 
-/** Smooth gradients, a few soft discs and sensor-like noise: photo-like statistics. */
+/**
+ * Photo-like statistics: a few smooth waves of random frequency and angle,
+ * soft discs, and sensor-like noise, so that every DCT cell carries energy.
+ */
 function photoLike(r: () => number): PixelImage {
   const width = 16 + Math.floor(r() * 600);
   const height = 16 + Math.floor(r() * 600);
   const data = new Uint8Array(width * height * 3);
-  const fx = 1 + r() * 5;
-  const fy = 1 + r() * 5;
-  const discs = Array.from({ length: 4 }, () => [r() * width, r() * height, 5 + r() * width * 0.3, r() * 200 - 100]);
+  const waves = Array.from({ length: 6 }, () => [(r() - 0.5) * 40, (r() - 0.5) * 40, r() * 6.3, 10 + r() * 30]);
+  const discs = Array.from({ length: 4 }, () => [r() * width, r() * height, 5 + r() * width * 0.3, r() * 120 - 60]);
   const noise = r() * 12;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      let v = 128 + 60 * Math.sin((x / width) * Math.PI * fx) * Math.cos((y / height) * Math.PI * fy);
+      let v = 128;
+      for (const [fx, fy, ph, amp] of waves) v += amp * Math.sin((fx * x) / width + (fy * y) / height + ph);
       for (const [cx, cy, rad, dv] of discs) if ((x - cx) ** 2 + (y - cy) ** 2 < rad * rad) v += dv;
       for (let c = 0; c < 3; c++) {
         data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + (c - 1) * 20 + (r() - 0.5) * noise)));
