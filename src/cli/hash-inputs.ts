@@ -21,6 +21,11 @@ export interface InputHash {
   source: string;
   /** PDQ quality, when known (images, and lists that carry it). */
   quality?: number;
+  /** The file it came from (an image or a hash list); absent for a hash typed as an argument. */
+  path?: string;
+  /** Its line in that hash list, and the line's metadata. */
+  line?: number;
+  metadata?: string;
 }
 
 export interface InputProblem {
@@ -95,7 +100,15 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       }
       if (list.count === 0) continue;
       result.lists++;
-      slots[i] = list.entries.map((x) => ({ type: "pdq" as const, value: x.hash, source: `${e.path}:${x.line}`, quality: x.quality }));
+      slots[i] = list.entries.map((x) => ({
+        type: "pdq" as const,
+        value: x.hash,
+        source: `${e.path}:${x.line}`,
+        quality: x.quality,
+        path: e.path,
+        line: x.line,
+        metadata: x.metadata,
+      }));
       continue;
     }
     imageSlot.push(i);
@@ -108,7 +121,7 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       return;
     }
     result.images++;
-    slots[imageSlot[k]] = [{ type: "pdq", value: rec.result.hash, source: rec.path, quality: rec.result.quality }];
+    slots[imageSlot[k]] = [{ type: "pdq", value: rec.result.hash, source: rec.path, quality: rec.result.quality, path: rec.path }];
   });
   for (const s of slots) raw.push(...s);
 

@@ -1,6 +1,7 @@
 /**
  * CLI entry: parse argv, run the command, return the exit status.
- * Usage errors exit 1; commands set their own status (see EXIT).
+ * Usage errors exit 2 (EXIT.USAGE) with a `hashsafe: ...` message, whatever
+ * the command; commands set their own status (see EXIT).
  */
 import { CommanderError, InvalidArgumentError } from "commander";
 import { EXIT } from "./exit.ts";
@@ -14,7 +15,13 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   });
   const program = await createProgram(argv);
-  program.exitOverride();
+  // on every subcommand too (commander does not pass it down to commands made before it), so that
+  // a usage error anywhere exits EXIT.USAGE instead of commander's own process.exit(1)
+  const override = (c: typeof program): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;

@@ -4,19 +4,22 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
+import { csvQuote } from "../match/lists.ts";
 
 export type OutputFormat = "text" | "json" | "ndjson" | "csv";
+
+/** The formats of every record-printing command (`--format`). */
+export const RECORD_FORMATS: readonly OutputFormat[] = ["text", "json", "ndjson", "csv"];
 
 /** text on a terminal, ndjson when stdout is a pipe or a file. */
 export function defaultFormat(toTerminal: boolean): OutputFormat {
   return toTerminal ? "text" : "ndjson";
 }
 
-/** One CSV field (RFC 4180 quoting). */
+/** One CSV field (RFC 4180 quoting, the one rule of src/match/lists.ts). */
 export function csvField(v: unknown): string {
   if (v === undefined || v === null) return "";
-  const s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvQuote(typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v));
 }
 
 export function csvRow(values: readonly unknown[]): string {
@@ -127,3 +130,74 @@ export function parsePositiveInt(name: string) {
     return n;
   };
 }
+
+// ---------------------------------------------------------------- records
+
+/*
+ * One vocabulary for the records of `hash`, `match`, `lookup` and `compare`
+ * (docs/records.md). Every record names its input the same way:
+ *   path      the file given (an image, or the hash list the hash came from);
+ *             absent for a hash typed on the command line
+ *   line      the line of that list (hashes from lists only)
+ *   metadata  the rest of that list line (when it has any)
+ *   hash      the input's PDQ hash (or MD5 in lookup), lowercase hex
+ *   quality   PDQ quality, when known
+ * and a comparison (match, lookup, compare) adds:
+ *   against   what it was compared with: {hash, metadata} of a bank entry,
+ *             {id} of a server's hash, {path, hash, quality} of compare's second input
+ *   distance  Hamming distance (0 for MD5 equality)
+ *   transform "original", a rotation/mirror (--dihedral), "trim", "trim+<rotation>"
+ *   matched   whether distance <= the threshold
+ */
+
+/** The identity of an input and its hash, as every record gives it. */
+export interface InputFields {
+  path?: string;
+  line?: number;
+  metadata?: string;
+  hash: string;
+  quality?: number;
+}
+
+/** What an input was compared with. */
+export interface AgainstFields {
+  /** a server's hash id (lookup) */
+  id?: string;
+  path?: string;
+  line?: number;
+  metadata?: string;
+  hash?: string;
+  quality?: number;
+}
+
+/** A comparison record of match, lookup and compare. */
+export interface ComparisonRecord extends InputFields, Record<string, unknown> {
+  /** "pdq" or "md5" (lookup only: it also takes MD5 hashes of videos) */
+  type?: "pdq" | "md5";
+  against: AgainstFields;
+  distance: number;
+  transform: string;
+  matched: boolean;
+  /** the largest distance that counts as a match (compare) */
+  threshold?: number;
+}
+
+/** The input fields in their fixed order, leaving out those that are unknown. */
+export function inputFields(i: { path?: string; line?: number; metadata?: string | null; hash: string; quality?: number }): InputFields {
+  const out = {} as InputFields;
+  if (i.path !== undefined) out.path = i.path;
+  if (i.line !== undefined) out.line = i.line;
+  if (i.metadata !== undefined && i.metadata !== null && i.metadata !== "") out.metadata = i.metadata;
+  out.hash = i.hash;
+  if (i.quality !== undefined) out.quality = i.quality;
+  return out;
+}
+
+/** How a person reads an input: `path:line`, `path`, or the hash itself. */
+export function inputLabel(r: InputFields): string {
+  if (r.path !== undefined) return r.line !== undefined ? `${r.path}:${r.line}` : r.path;
+  return r.hash;
+}
+
+/** CSV columns of the input fields (every record command starts with these). */
+export const INPUT_COLUMNS = ["path", "line", "metadata", "hash", "quality"] as const;

@@ -45,7 +45,8 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     )
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // commander's own usage errors in the one message style: "hashsafe: unknown option '--x'"
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "hashsafe: ")) });
   const name = commandName(argv);
   const versionOnly = !name && (argv.includes("-V") || argv.includes("--version"));
   const wanted = versionOnly ? [] : name && name !== "help" && COMMANDS[name] ? [name] : Object.keys(COMMANDS);

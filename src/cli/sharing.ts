@@ -14,11 +14,13 @@ import { EXIT } from "./exit.ts";
 import { UsageError } from "./output.ts";
 
 /**
- * Exit statuses of the sharing commands, beyond 0 (ok), 1 (usage) and 2
- * (some input could not be processed; the rest was).
+ * Exit statuses of the sharing commands, beyond 0 (ok), 1 (declined), 2
+ * (usage error, or some input could not be processed; the rest was).
  */
 export const SHARE_EXIT = {
   ...EXIT,
+  /** The person answered no: nothing was sent. */
+  DECLINED: 1,
   /** Not delivered now: the submission is saved in the outbox and will be sent by `outbox send` or the next `submit`. */
   QUEUED: 3,
   /** The server could not be reached (or kept failing); nothing was changed. */
@@ -29,7 +31,7 @@ export const SHARE_EXIT = {
 
 /** Help text listing the exit statuses, for the sharing commands. */
 export const EXIT_HELP = `
-Exit status: 0 done; 1 usage error or not confirmed; 2 some inputs could not be used (the rest was);
+Exit status: 0 done; 1 declined (nothing sent); 2 usage error, or some inputs could not be used (the rest was);
 3 not delivered now, saved in the outbox (\`hashsafe outbox send\` later); 4 server unreachable or busy;
 5 refused by the server (unknown case or wrong secret, bad key, invalid request).`;
 
@@ -39,12 +41,20 @@ export interface NetworkOptions {
   format?: string;
 }
 
-/** `--server`, `--timeout` and `--format` on a command. */
-export function addNetworkOptions(cmd: Command, serverHelp = "server address (or HASHSAFE_SERVER)"): Command {
+/** `--server`, `--timeout` and `--format` on a command (record commands pass all four formats, with no default). */
+export function addNetworkOptions(
+  cmd: Command,
+  serverHelp = "server address (or HASHSAFE_SERVER)",
+  formats: readonly string[] = ["text", "json"],
+): Command {
+  const format =
+    formats.length > 2
+      ? new Option("--format <format>", `${formats.join(", ")} (default: text on a terminal, ndjson otherwise)`).choices(formats)
+      : new Option("--format <format>", "text for people, json for scripts").choices(formats).default("text");
   return cmd
     .option("--server <url>", serverHelp)
     .option("--timeout <seconds>", "longest wait for each answer from the server", parseSeconds, 30)
-    .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"))
+    .addOption(format)
     .addHelpText("after", EXIT_HELP);
 }
 

@@ -108,12 +108,12 @@ describe("hashsafe hash on bad input", () => {
     expect(rec.error.message).toBe("too large: 3000x2000 is over the 1 MP limit; raise it with --max-pixels");
   });
 
-  it("exits 1 on a usage error", async () => {
+  it("exits 2 on a usage error (as every command)", async () => {
     const r = await run(["hash", "--mode", "fast", FIXTURES]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/mode/);
     const r2 = await run(["hash"]);
-    expect(r2.code).toBe(1);
+    expect(r2.code).toBe(2);
   });
 });
 

@@ -77,7 +77,7 @@ describe("client safety", { timeout: 60_000 }, () => {
     for (const url of ["http://example.org", "http://10.0.0.8:8787", "http://192.168.1.2"]) {
       expect(() => new HashShareClient({ server: url })).toThrow(InsecureServerError);
       const r = await cli(["submit", pics, "--server", url, "--yes"]);
-      expect(r.code, show(r)).toBe(1);
+      expect(r.code, show(r)).toBe(2);
       expect(r.stderr).toMatch(/only sent over HTTPS/);
     }
     expect(() => parseServerUrl("ftp://example.org")).toThrow(/must start with https/);
@@ -91,7 +91,7 @@ describe("client safety", { timeout: 60_000 }, () => {
 
   test("no terminal and no --yes: refused with a clear message, nothing sent", async () => {
     const r = await cli(["submit", pics, "--server", server.url]);
-    expect(r.code, show(r)).toBe(1);
+    expect(r.code, show(r)).toBe(2);
     expect(r.stderr).toMatch(/need a confirmation.*--yes/s);
     expect(r.stderr).toContain(server.url);
     expect(server.requests).toHaveLength(0);
@@ -196,7 +196,7 @@ describe("client safety", { timeout: 60_000 }, () => {
     expect(r.code, show(r)).toBe(0);
     expect(json(r).active).toBeGreaterThan(1000);
     const none = await cli(["feed", "-o", bank]);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/HASHSAFE_SERVER/);
     const badKey = await cli(["feed", "-o", bank, "--key", "hsk_" + "Z".repeat(43)], { HASHSAFE_SERVER: server.url });
     expect(badKey.code, show(badKey)).toBe(5);
@@ -216,7 +216,7 @@ describe("client safety", { timeout: 60_000 }, () => {
     expect(readFileSync(`${bank}.md5`, "utf8")).toBe(`${md5},${id}\n`);
     expect(readFileSync(bank, "utf8")).not.toContain(md5);
     const look = await cli(["lookup", md5, "--server", server.url, "--key", key, "--format", "json"]);
-    expect(json(look).results[0].matches).toEqual([{ id, distance: 0 }]);
+    expect(json(look)).toMatchObject([{ type: "md5", hash: md5, against: { id }, distance: 0, matched: true }]);
   });
   test("on a terminal: submit asks before sending (no -> nothing sent), and a missing secret is asked for without echo", async () => {
     const before = server.requests.length;

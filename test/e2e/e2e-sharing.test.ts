@@ -37,6 +37,11 @@ import {
 } from "./e2e-support.ts";
 import { FIXTURES, hexDistance } from "../helpers.ts";
 
+/** The matches in `lookup --format json` records (docs/records.md): one record per match. */
+function matchesOf(records: unknown): { id: string; distance: number }[] {
+  return (records as { against: { id: string }; distance: number }[]).map((r) => ({ id: r.against.id, distance: r.distance }));
+}
+
 const EXIF = {
   Artist: "Jane Q Example-Victim",
   Copyright: "Private holiday 2024",
@@ -155,20 +160,20 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     const harbour = caseA.hashes.find((h) => h.value === submitted[0].hash)!;
     const exact = await cli(["lookup", submitted[0].file, "--server", server.url, "--key", key, "--format", "json"]);
     expect(exact.code, show(exact)).toBe(0);
-    expect(json(exact).results[0].matches).toEqual([{ id: harbour.id, distance: 0 }]);
+    expect(matchesOf(json(exact))).toEqual([{ id: harbour.id, distance: 0 }]);
 
     const copy = await cli(["lookup", reencoded, "--server", server.url, "--key", key, "--format", "json"], { HASHSAFE_KEY: key });
     expect(copy.code, show(copy)).toBe(0);
-    const m = json(copy).results[0].matches;
+    const m = matchesOf(json(copy));
     expect(m.map((x: { id: string }) => x.id)).toContain(harbour.id);
-    const d = m.find((x: { id: string }) => x.id === harbour.id).distance;
+    const d = m.find((x: { id: string }) => x.id === harbour.id)!.distance;
     const copyHash = (await hashFile(reencoded)).hash;
     expect(d).toBe(hexDistance(copyHash, harbour.value));
     expect(d).toBeGreaterThan(0);
     expect(d).toBeLessThanOrEqual(31);
     // A tighter threshold than the distance: no match.
     const strict = await cli(["lookup", reencoded, "--max-distance", String(d - 1), "--format", "json"], { HASHSAFE_SERVER: server.url, HASHSAFE_KEY: key });
-    expect(json(strict).results[0].matches.some((x: { id: string }) => x.id === harbour.id)).toBe(false);
+    expect(matchesOf(json(strict)).some((x: { id: string }) => x.id === harbour.id)).toBe(false);
   });
 
   test("feedback from a platform shows up in status", async () => {
@@ -215,7 +220,7 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(st.hashes.map((h: { id: string }) => h.id)).toContain(caseA.hashes.find((h) => h.value === submitted[0].hash)!.id);
     // Without the secret and without a terminal: a clear refusal.
     const noSecret = await cli(["status", caseB.caseId, "--server", server.url]);
-    expect(noSecret.code).toBe(1);
+    expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toMatch(/--secret/);
     // A wrong secret: the generic answer, exit status 5.
     const wrong = await cli(["status", caseB.caseId, "--server", server.url, "--secret", "A".repeat(43)]);
@@ -254,10 +259,9 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     // Lookup: withdrawn hashes no longer match; the shared one still does (case B holds it).
     const look = await cli(["lookup", ...submitted.map((s) => s.file), "--server", server.url, "--key", key, "--format", "json", "--max-distance", "0"]);
     expect(look.code, show(look)).toBe(0);
-    const res = json(look).results as { value: string; matches: { id: string }[] }[];
+    const res = json(look) as { hash: string; against: { id: string } }[];
     for (const s of submitted) {
-      const m = res.find((x) => x.value === s.hash)!;
-      expect(m.matches.length, s.file).toBe(s.hash === shared.value ? 1 : 0);
+      expect(res.filter((x) => x.hash === s.hash).length, s.file).toBe(s.hash === shared.value ? 1 : 0);
     }
 
     // Status: case A withdrawn, case B still active.
@@ -271,7 +275,8 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(one.code, show(one)).toBe(0);
     expect(one.stdout).toContain("Withdrawn: 1 hash");
     const gone = await cli(["lookup", submitted[0].hash, "--server", server.url, "--key", key, "--format", "json", "--max-distance", "0"]);
-    expect(json(gone).results[0].matches).toEqual([]);
+    expect(json(gone)).toEqual([]);
+    expect(gone.code).toBe(1); // like grep: nothing matched
   });
 
   test("privacy: every request the server received holds only protocol fields, and nothing of the files", async () => {

@@ -74,8 +74,8 @@ describe("hashsafe compare", () => {
     expect(r.stdout).toMatch(/: no match \(threshold 31\)/);
     r = await run(["compare", img("original.jpg"), ORIG, "--format", "json"]);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ distance: 0, threshold: 31, match: true, a: { hash: ORIG, quality: ORIG_QUALITY }, b: { hash: ORIG } });
+    const [j] = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ distance: 0, threshold: 31, matched: true, hash: ORIG, quality: ORIG_QUALITY, against: { hash: ORIG } });
     r = await run(["compare", img("original.jpg"), img("sharpen-a-lot.jpg"), "--threshold", "5"]);
     expect(r.code).toBe(1);
   });
@@ -85,7 +85,7 @@ describe("hashsafe compare", () => {
     expect(r.code).toBe(1);
     r = await run(["compare", img("bridge-3-rotate-180.jpg"), img("bridge-1-original.jpg"), "--dihedral", "--format", "json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ match: true, transform: "rotate180" });
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ matched: true, transform: "rotate180" });
     r = await run(["compare", ORIG, img("bridge-5-flipx.jpg"), "--dihedral"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/match \(threshold 31\), after flipx of .*bridge-5-flipx\.jpg/);
@@ -119,9 +119,9 @@ describe("hashsafe match", () => {
     let r = await run(["match", ...files, "--against", bank, "--dihedral", "--format", "ndjson"]);
     expect(r.code).toBe(0);
     const recs = ndjson(r.stdout);
-    expect(recs.map((x) => x.query)).toEqual(files);
+    expect(recs.map((x) => x.path)).toEqual(files);
     for (const x of recs) {
-      expect(x).toMatchObject({ match: ORIG, metadata: "case-17 bridge" });
+      expect(x).toMatchObject({ against: { hash: ORIG, metadata: "case-17 bridge" }, matched: true });
       expect(x.distance).toBeLessThanOrEqual(12);
     }
     expect(new Set(recs.map((x) => x.transform)).size).toBe(8);
@@ -129,7 +129,7 @@ describe("hashsafe match", () => {
 
     r = await run(["match", ...files, "--against", bank, "--format", "ndjson"]);
     expect(r.code).toBe(0);
-    expect(ndjson(r.stdout).map((x) => x.query)).toEqual([files[0]]);
+    expect(ndjson(r.stdout).map((x) => x.path)).toEqual([files[0]]);
   });
 
   it("--trim-borders finds bordered copies and says so", async () => {
@@ -145,16 +145,16 @@ describe("hashsafe match", () => {
     expect(r.stdout).toBe("");
     r = await run(["match", boxed, "--against", bank, "--trim-borders", "--format", "ndjson"]);
     expect(r.code).toBe(0);
-    expect(ndjson(r.stdout).map((x) => [path.basename(x.query), x.match, x.transform])).toEqual([
+    expect(ndjson(r.stdout).map((x) => [path.basename(x.path), x.against.hash, x.transform])).toEqual([
       ["frame.png", Q1050, "trim"],
       ["letterbox.jpg", ORIG, "trim"],
     ]);
     r = await run(["match", boxed, "--against", bank, "--trim-borders", "--dihedral", "--format", "csv"]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toBe("query,match,distance,metadata,transform");
+    expect(lines[0]).toBe("path,line,metadata,hash,quality,against.hash,against.metadata,distance,transform,matched");
     expect(lines).toHaveLength(4);
-    expect(lines.find((l) => l.includes("pillarbox-rotated.jpg"))).toMatch(new RegExp(`,${ORIG},\\d+,case-17 bridge,trim\\+rotate(90|270)$`));
+    expect(lines.find((l) => l.includes("pillarbox-rotated.jpg"))).toMatch(new RegExp(`,${ORIG},case-17 bridge,\\d+,trim\\+rotate(90|270),true$`));
   });
 
   it("exit 1 when nothing matched, 2 on errors; low quality skipped with a warning", async () => {
@@ -174,7 +174,9 @@ describe("hashsafe match", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${badList}:2: wrong length: 10 characters`);
     expect(r.stderr).toContain(`${badList}:3: all-zero hash`);
-    expect(ndjson(r.stdout)).toEqual([{ query: `${badList}:1`, match: ORIG, distance: 0, metadata: "case-17 bridge", transform: "original" }]);
+    expect(ndjson(r.stdout)).toEqual([
+      { path: badList, line: 1, hash: ORIG, against: { hash: ORIG, metadata: "case-17 bridge" }, distance: 0, transform: "original", matched: true },
+    ]);
     r = await run(["match", img("original.jpg"), "--against", path.join(dir, "nobank.txt")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nobank\.txt: no such file/);
@@ -220,7 +222,7 @@ describe("hashsafe index build", () => {
     const fromIndex = await run(["match", ...args, "--against", idx]);
     expect(fromIndex.code).toBe(0);
     expect(fromIndex.stdout).toBe(fromList.stdout);
-    expect(ndjson(fromIndex.stdout)[0].metadata).toBe("case-17 bridge");
+    expect(ndjson(fromIndex.stdout)[0].against.metadata).toBe("case-17 bridge");
 
     // a damaged index is an error, never a wrong answer
     const bytes = await readFile(idx);
@@ -246,7 +248,7 @@ describe("hashsafe index build", () => {
     expect(r.stderr).toContain(`${list}:3: wrong length: 2 characters`);
     expect(r.stderr).toMatch(/2 hashes from 1 list .*1 bad line skipped/);
     r = await run(["match", Q1050, "--against", idx, "--format", "ndjson"]);
-    expect(ndjson(r.stdout)).toEqual([{ query: Q1050, match: Q1050, distance: 0, metadata: "c", transform: "original" }]);
+    expect(ndjson(r.stdout)).toEqual([{ hash: Q1050, against: { hash: Q1050, metadata: "c" }, distance: 0, transform: "original", matched: true }]);
     r = await run(["index", "build", list, "-o", path.join(dir, "strict.idx"), "--strict"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${list}:3: wrong length`);

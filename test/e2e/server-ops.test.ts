@@ -271,10 +271,10 @@ describe("the serve command", () => {
       expect(text.stdout).toMatch(/hsk_[A-Za-z0-9_-]{43}/);
 
       const dup = await run(["serve", "keys", "create", "--name", "acme", "--scopes", "lookup", "--db", db]);
-      expect(dup.code).toBe(1);
+      expect(dup.code).toBe(2);
       expect(dup.stderr).toMatch(/exists/);
       const badScope = await run(["serve", "keys", "create", "--name", "x", "--scopes", "admin", "--db", db]);
-      expect(badScope.code).toBe(1);
+      expect(badScope.code).toBe(2);
       expect(badScope.stderr).toMatch(/unknown scope/);
 
       const list = await run(["serve", "keys", "list", "--db", db, "--format", "json"]);
@@ -288,7 +288,7 @@ describe("the serve command", () => {
       const revoked = await run(["serve", "keys", "revoke", "acme", "--db", db]);
       expect(revoked.code).toBe(0);
       const again = await run(["serve", "keys", "revoke", String(k.id), "--db", db]);
-      expect(again.code).toBe(1);
+      expect(again.code).toBe(2);
       s = await start(db, { rateLimit: false });
       expectProblem(await call(s.url, "GET", "/v1/feed", { auth: `Bearer ${k.key}` }), 401, "unauthorized");
     } finally {
@@ -324,7 +324,7 @@ describe("the serve command", () => {
       expect(await exited).toBe(0);
     }
     const half = await run(["serve", "--tls-cert", cert, "--db", dbPath("serve-tls")]);
-    expect(half.code).toBe(1);
+    expect(half.code).toBe(2);
     expect(half.stderr).toMatch(/--tls-cert and --tls-key go together/);
   });
 

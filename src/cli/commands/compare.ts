@@ -5,7 +5,11 @@
 import type { Command } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { hamming, hashProblem, parseHash } from "../../match/hash256.ts";
+import { type ComparisonRecord, INPUT_COLUMNS, parseFormat, RECORD_FORMATS, RecordWriter, Sink } from "../output.ts";
 import { imageQuery, MATCH_EXIT, parseMode, parseThreshold, type Query, say } from "./match.ts";
+
+/** CSV columns of `compare`: the first input, the second (`against`), and the comparison. */
+export const COMPARE_COLUMNS = [...INPUT_COLUMNS, "against.path", "against.hash", "against.quality", "distance", "transform", "threshold", "matched"];
 
 export interface CompareOptions {
   threshold?: string;
@@ -21,12 +25,11 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 export async function runCompare(a: string, b: string, opts: CompareOptions): Promise<number> {
   let threshold: number;
   let mode;
+  let format;
   try {
     threshold = parseThreshold(opts.threshold);
     mode = parseMode(opts.mode);
-    if (opts.format !== undefined && opts.format !== "text" && opts.format !== "json") {
-      throw new Error(`--format must be text or json, not "${opts.format}"`);
-    }
+    format = parseFormat(opts.format, RECORD_FORMATS) ?? "text";
   } catch (err) {
     say(`${(err as Error).message}\n(run with --help for usage)`);
     return MATCH_EXIT.ERROR;
@@ -36,7 +39,8 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
     if (HEX64.test(x)) {
       const problem = hashProblem(x);
       if (problem) return `${x}: ${problem}`;
-      return { source: x.toLowerCase(), kind: "hash", variants: [{ hash: x.toLowerCase(), transform: "original" }] };
+      const hash = x.toLowerCase();
+      return { source: hash, input: { hash }, kind: "hash", variants: [{ hash, transform: "original" }] };
     }
     try {
       return await imageQuery(x, x, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels: DEFAULT_MAX_PIXELS });
@@ -72,21 +76,22 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
   }
   const match = best.distance <= threshold;
   const quality = { a: (qa as Query).quality, b: (qb as Query).quality };
-  if (opts.format === "json") {
-    const rec: Record<string, unknown> = {
-      a: { input: a, hash: (qa as Query).variants[0].hash, quality: quality.a },
-      b: { input: b, hash: (qb as Query).variants[0].hash, quality: quality.b },
-      distance: best.distance,
-      threshold,
-      match,
-    };
-    if (robust) rec.transform = best.transform;
-    process.stdout.write(JSON.stringify(rec, null, 2) + "\n");
-  } else {
+  // One record: the first input, the second as `against`; `transform` is of the image side that was turned.
+  const rec: ComparisonRecord = {
+    ...(qa as Query).input,
+    against: (qb as Query).input,
+    distance: best.distance,
+    transform: best.transform,
+    threshold,
+    matched: match,
+  };
+  const writer = new RecordWriter<ComparisonRecord>(new Sink(), format, COMPARE_COLUMNS, () => {
     let line = `distance ${best.distance}: ${match ? "match" : "no match"} (threshold ${threshold})`;
     if (robust) line += best.transform === "original" ? ", as is" : `, after ${best.transform} of ${left.source}`;
-    process.stdout.write(line + "\n");
-  }
+    return line;
+  });
+  await writer.write(rec);
+  await writer.end();
   for (const [name, q] of [[a, quality.a], [b, quality.b]] as const) {
     if (q !== undefined && q < 50) say(`warning: ${name}: quality ${q} is under 50; this hash is weak and may not match copies`);
   }
@@ -99,13 +104,11 @@ export function registerCompare(program: Command): void {
     .description("distance between two images or hashes, and whether they match (exit 0: match, 1: no match, 2: errors)")
     .argument("[a]", "an image file or a 64-hex-digit PDQ hash")
     .argument("[b]", "an image file or a 64-hex-digit PDQ hash")
-    // usage problems are checked in runCompare, to exit 2 (1 means "no match")
-    .allowUnknownOption()
-    .allowExcessArguments()
+    .allowExcessArguments() // counted below, for a clearer message than commander's
     .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
     .option("--dihedral", "also try the 7 rotations and mirrors of the image and give the best")
     .option("--trim-borders", "also try the image with uniform borders cut off")
-    .option("--format <format>", "text (default) or json")
+    .option("--format <format>", "text (default), json, ndjson or csv")
     .option("--mode <mode>", "full (default) or squash512: how images are hashed")
     .option("--no-orient", "ignore EXIF orientation")
     .action(async (a: string | undefined, b: string | undefined, opts: CompareOptions, cmd: Command) => {

@@ -10,13 +10,24 @@ import type { PdqMode } from "../../pdq/index.ts";
 import { DEFAULT_MAX_DISTANCE, type LookupMatch, MAX_LOOKUP_QUERIES, MAX_MAX_DISTANCE } from "../../protocol/index.ts";
 import { defaultJobs } from "../hashing.ts";
 import { gatherHashes } from "../hash-inputs.ts";
-import { parsePositiveInt, UsageError } from "../output.ts";
+import {
+  type ComparisonRecord,
+  defaultFormat,
+  INPUT_COLUMNS,
+  inputFields,
+  parseFormat,
+  parsePositiveInt,
+  RECORD_FORMATS,
+  RecordWriter,
+  Sink,
+  UsageError,
+} from "../output.ts";
+import { comparisonText, MATCH_EXIT } from "./match.ts";
 import {
   addNetworkOptions,
   makeClient,
   type NetworkOptions,
   plural,
-  printJson,
   reportError,
   requireKey,
   requireServer,
@@ -32,13 +43,22 @@ export interface LookupOptions extends NetworkOptions {
   jobs: number;
 }
 
+/** CSV columns of `lookup`. */
+export const LOOKUP_COLUMNS = [...INPUT_COLUMNS, "type", "against.id", "distance", "transform", "matched"];
+
 function parseDistance(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > MAX_MAX_DISTANCE) throw new UsageError(`--max-distance must be 0..${MAX_MAX_DISTANCE}, not "${v}"`);
   return n;
 }
 
+/**
+ * Like grep: one record per match (docs/records.md), exit 0 when something
+ * matched, 1 when nothing did, 2 when an input could not be used (4 and 5:
+ * the server could not be reached, or refused).
+ */
 export async function runLookup(inputs: string[], opts: LookupOptions): Promise<number> {
+  const format = parseFormat(opts.format, RECORD_FORMATS);
   const server = requireServer(opts.server);
   const key = requireKey(opts.key);
   const client = makeClient(server, { timeout: opts.timeout, apiKey: key });
@@ -50,9 +70,9 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
     }
     if (g.hashes.length === 0) {
       say("nothing to look up: no image or hash was found in the given inputs");
-      return 2;
+      return MATCH_EXIT.ERROR;
     }
-    const results: { source: string; type: string; value: string; matches: LookupMatch[] }[] = [];
+    const results: { query: (typeof g.hashes)[number]; matches: LookupMatch[] }[] = [];
     try {
       for (let i = 0; i < g.hashes.length; i += MAX_LOOKUP_QUERIES) {
         const batch = g.hashes.slice(i, i + MAX_LOOKUP_QUERIES);
@@ -62,24 +82,28 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
         });
         for (const r of res.results) {
           const q = batch[r.index];
-          if (q) results.push({ source: q.source, type: q.type, value: q.value, matches: r.matches });
+          if (q) results.push({ query: q, matches: r.matches });
         }
       }
     } catch (err) {
       return reportError(err, { doing: "looking up" });
     }
     const matched = results.filter((r) => r.matches.length > 0).length;
-    if (opts.format === "json") {
-      printJson({ maxDistance: opts.maxDistance ?? DEFAULT_MAX_DISTANCE, matched, results });
-    } else {
-      for (const r of results) {
-        const label = r.source === "argument" ? r.value : r.source;
-        if (r.matches.length === 0) process.stdout.write(`no match  ${label}\n`);
-        else process.stdout.write(`MATCH     ${label}  ${r.matches.map((m) => `${m.id} (distance ${m.distance})`).join(", ")}\n`);
+    const sink = new Sink();
+    const fmt = format ?? defaultFormat(sink.isTerminal);
+    const writer = new RecordWriter<ComparisonRecord>(sink, fmt, LOOKUP_COLUMNS, comparisonText);
+    for (const { query: q, matches } of results) {
+      const input = inputFields({ path: q.path, line: q.line, metadata: q.metadata, hash: q.value, quality: q.quality });
+      for (const m of matches) {
+        await writer.write({ ...input, type: q.type, against: { id: m.id }, distance: m.distance, transform: "original", matched: true });
       }
-      say(`${plural(matched, "input")} of ${results.length} matched a shared hash`);
     }
-    return g.problems.length > 0 ? 2 : 0;
+    await writer.end();
+    if (fmt === "text" || g.problems.length > 0) {
+      say(`${plural(matched, "input")} of ${results.length} matched a shared hash (distance <= ${opts.maxDistance ?? DEFAULT_MAX_DISTANCE})`);
+    }
+    if (g.problems.length > 0) return MATCH_EXIT.ERROR;
+    return matched > 0 ? MATCH_EXIT.MATCH : MATCH_EXIT.NO_MATCH;
   } finally {
     await client.close();
   }
@@ -88,7 +112,7 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
 export function registerLookup(program: Command): void {
   const cmd = program
     .command("lookup")
-    .description("platforms: check images (hashed here) or hashes against the shared hashes")
+    .description("platforms: check images (hashed here) or hashes against the shared hashes (exit 0: match, 1: none, 2: errors)")
     .argument("<inputs...>", "image files, folders, hash lists, or hashes")
     .option("--key <key>", "platform API key with the lookup scope (or HASHSAFE_KEY)")
     .option("--max-distance <n>", `largest Hamming distance that counts as a PDQ match (0..${MAX_MAX_DISTANCE}; server default ${DEFAULT_MAX_DISTANCE})`, parseDistance)
@@ -96,7 +120,7 @@ export function registerLookup(program: Command): void {
     .option("--no-orient", "ignore EXIF orientation (as for `hash`)")
     .option("--max-pixels <n>", "refuse images with more pixels than this", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
     .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs());
-  addNetworkOptions(cmd).action(async (inputs: string[], opts: LookupOptions) => {
+  addNetworkOptions(cmd, undefined, RECORD_FORMATS).action(async (inputs: string[], opts: LookupOptions) => {
     process.exitCode = await runLookup(inputs, opts);
   });
 }

@@ -13,18 +13,35 @@ import { formatProblem, HashListError, readHashList } from "../../match/lists.ts
 import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from "../../match/robust.ts";
 import type { PdqMode } from "../../pdq/index.ts";
 import { defaultJobs } from "../hashing.ts";
-import { defaultFormat, type OutputFormat, RecordWriter, Sink } from "../output.ts";
+import {
+  type ComparisonRecord,
+  defaultFormat,
+  INPUT_COLUMNS,
+  inputFields,
+  type InputFields,
+  inputLabel,
+  type OutputFormat,
+  parseFormat,
+  RECORD_FORMATS,
+  RecordWriter,
+  Sink,
+  UsageError,
+} from "../output.ts";
 import { collectInputs, type WalkEntry } from "../walk.ts";
 
-/** grep-like statuses of compare and match. */
+/** grep-like statuses of compare, match and lookup. */
 export const MATCH_EXIT = { MATCH: 0, NO_MATCH: 1, ERROR: 2 } as const;
 
-export interface MatchRecord extends Record<string, unknown> {
-  query: string;
-  match: string;
-  distance: number;
-  metadata: string | null;
-  transform: string;
+/** A record of `match` (docs/records.md): the input, the bank entry it matched, distance, transform. */
+export type MatchRecord = ComparisonRecord;
+
+/** CSV columns of `match`. */
+export const MATCH_COLUMNS = [...INPUT_COLUMNS, "against.hash", "against.metadata", "distance", "transform", "matched"];
+
+/** The text line of a comparison record: input, what it matched, distance, transform, metadata. */
+export function comparisonText(r: ComparisonRecord): string {
+  const against = r.against.id ?? r.against.hash ?? "";
+  return [inputLabel(r), against, `d=${r.distance}`, r.transform, r.against.metadata ?? ""].filter((x) => x !== "").join("  ");
 }
 
 export interface QueryOptions {
@@ -38,6 +55,8 @@ export interface QueryOptions {
 /** One thing to look up: an image (with its variants) or a hash from a list or the command line. */
 export interface Query {
   source: string;
+  /** the input as records name it */
+  input: InputFields;
   kind: "image" | "hash";
   quality?: number;
   variants: QueryVariant[];
@@ -47,8 +66,8 @@ export function say(line: string): void {
   process.stderr.write(`hashsafe: ${line}\n`);
 }
 
-/** A problem with how the command was called: message, and exit status 2 (1 means "no match" here). */
-export class MatchUsageError extends Error {}
+/** A problem with how the command was called: message, and exit status 2 (as every usage error). */
+export class MatchUsageError extends UsageError {}
 
 export function parseThreshold(v: string | undefined, dflt = 31): number {
   if (v === undefined) return dflt;
@@ -75,7 +94,8 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 export async function imageQuery(path: string | Uint8Array, source: string, opts: QueryOptions): Promise<Query> {
   const img = await decodeImage(path, { orient: opts.orient, maxPixels: opts.maxPixels });
   const q = queryVariants(img, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode: opts.mode });
-  return { source, kind: "image", quality: q.quality, variants: q.variants };
+  const input = inputFields({ path: source, hash: q.variants[0].hash, quality: q.quality });
+  return { source, input, kind: "image", quality: q.quality, variants: q.variants };
 }
 
 /** Run fn over items, `jobs` at a time, handing results to emit in input order. */
@@ -128,17 +148,12 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   let jobs = defaultJobs();
   let maxPixels = DEFAULT_MAX_PIXELS;
   try {
-    const unknown = inputs.find((a) => a.startsWith("-") && a.length > 1);
-    if (unknown) throw new MatchUsageError(`unknown option '${unknown}'`);
     if (inputs.length === 0) throw new MatchUsageError("nothing to match: give images, folders, hash lists or hashes");
     if (!opts.against) throw new MatchUsageError("--against <list|bank.idx> is required: the hashes to match against");
     threshold = parseThreshold(opts.threshold);
     minQuality = parseQuality(opts.minQuality);
     mode = parseMode(opts.mode);
-    if (opts.format !== undefined) {
-      if (!["text", "ndjson", "csv"].includes(opts.format)) throw new MatchUsageError(`--format must be text, ndjson or csv, not "${opts.format}"`);
-      format = opts.format as OutputFormat;
-    }
+    format = parseFormat(opts.format, RECORD_FORMATS);
     if (opts.jobs !== undefined) {
       jobs = Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1) throw new MatchUsageError(`--jobs must be a positive whole number, not "${opts.jobs}"`);
@@ -175,9 +190,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
 
   const sink = new Sink(opts.output);
   const fmt = format ?? defaultFormat(sink.isTerminal);
-  const writer = new RecordWriter<MatchRecord>(sink, fmt, ["query", "match", "distance", "metadata", "transform"], (r) =>
-    [r.query, r.match, `d=${r.distance}`, r.transform, r.metadata ?? ""].filter((x) => x !== "").join("  "),
-  );
+  const writer = new RecordWriter<MatchRecord>(sink, fmt, MATCH_COLUMNS, comparisonText);
   const qopts: QueryOptions = { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels };
   let queries = 0;
   let matchedQueries = 0;
@@ -196,7 +209,9 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
     if (hits.length) matchedQueries++;
     for (const h of hits) {
       matches++;
-      await writer.write({ query: q.source, match: bank.hash(h.id), distance: h.distance, metadata: bank.label(h.id) ?? null, transform: h.transform });
+      const label = bank.label(h.id);
+      const against = label ? { hash: bank.hash(h.id), metadata: label } : { hash: bank.hash(h.id) };
+      await writer.write({ ...q.input, against, distance: h.distance, transform: h.transform, matched: true });
     }
   };
 
@@ -239,7 +254,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
         if (problem) {
           errors++;
           say(`${typed}: ${problem}`);
-        } else await lookup({ source: typed, kind: "hash", variants: [{ hash: typed, transform: "original" }] });
+        } else await lookup({ source: typed, input: { hash: typed }, kind: "hash", variants: [{ hash: typed, transform: "original" }] });
         continue;
       }
       if (e.error) {
@@ -270,7 +285,8 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
       if ((opts.dihedral || opts.trimBorders) && list.count > 0) listQueriesWithOptions = true;
       for (const x of list.entries) {
         await lookup({
-          source: x.metadata ?? `${e.path}:${x.line}`,
+          source: `${e.path}:${x.line}`,
+          input: inputFields({ path: e.path, line: x.line, metadata: x.metadata, hash: x.hash, quality: x.quality }),
           kind: "hash",
           quality: x.quality,
           variants: [{ hash: x.hash, transform: "original" }],
@@ -304,15 +320,12 @@ export function registerMatch(program: Command): void {
     .command("match")
     .description("check images, folders or hash lists against a bank of hashes (exit 0: match, 1: none, 2: errors)")
     .argument("[inputs...]", "image files, folders (walked recursively), hash lists, or hashes")
-    // usage problems are checked in runMatch, to exit 2 (1 means "no match")
-    .allowUnknownOption()
-    .allowExcessArguments()
     .option("--against <bank>", "the bank: a hash list (hex lines, CSV with a hash column, ndjson) or an index file from `index build`")
     .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
     .option("--dihedral", "also match the 7 rotations and mirrors of each image")
     .option("--trim-borders", "also match each image with uniform borders (letterbox, pillarbox, frames) cut off")
     .option("--min-quality <n>", "skip query images and hashes under this PDQ quality, with a warning (default 50)")
-    .addOption(new Option("--format <format>", "text, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
+    .addOption(new Option("--format <format>", "text, json, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
     .option("--mode <mode>", "full (default) or squash512: how images are hashed")
     .option("--no-orient", "ignore EXIF orientation")
     .option("--strict", "a bad line in a hash list is an error for the whole list")

@@ -200,7 +200,7 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
       );
       if (!(await confirm("Send them?"))) {
         say("nothing was sent.");
-        return SHARE_EXIT.USAGE;
+        return SHARE_EXIT.DECLINED;
       }
     } else if (!json) {
       say(`sending ${what} (only the hashes)`);
