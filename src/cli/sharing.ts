@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from "commander";
 import { HashShareClient, parseServerUrl, type RetryEvent } from "../client/client.ts";
-import { ApiError, ClientError, formatSeconds, InsecureServerError, NetworkError, ProtocolError } from "../client/errors.ts";
+import { ApiError, ClientError, formatSeconds, InsecureServerError, isTransient, NetworkError, ProtocolError } from "../client/errors.ts";
 import { OutboxSaved } from "../client/outbox.ts";
 import { type Receipt, readReceipt } from "../client/receipts.ts";
 import { CaseIdSchema } from "../protocol/index.ts";
@@ -146,7 +146,8 @@ export function reportError(err: unknown, ctx: ErrorContext): number {
   if (err instanceof UsageError) throw err;
   if (err instanceof ApiError) {
     say(`${ctx.doing}: ${apiErrorMessage(err, ctx)}`);
-    if (err.status === 429 || err.status >= 500) return SHARE_EXIT.UNREACHABLE;
+    // temporary (the client's one rule) or any other 5xx: try again later; the rest is a refusal
+    if (isTransient(err) || err.status >= 500) return SHARE_EXIT.UNREACHABLE;
     return SHARE_EXIT.REFUSED;
   }
   if (err instanceof NetworkError) {

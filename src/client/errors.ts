@@ -2,6 +2,7 @@
  * Errors of the hash-sharing client. Each has a message a person can act on;
  * programs branch on the class (and on `status` / `code`).
  */
+import { TEMPORARY_STATUSES } from "./retry.ts";
 
 export interface ProblemItem {
   /** The item of the batch it concerns (0-based), when it concerns one. */
@@ -108,6 +109,6 @@ export class ProtocolError extends ClientError {
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof NetworkError) return true;
-  if (err instanceof ApiError) return [408, 409, 429, 500, 502, 503, 504].includes(err.status);
+  if (err instanceof ApiError) return TEMPORARY_STATUSES.has(err.status);
   return false;
 }

@@ -7,19 +7,11 @@
  * `~/Library/Application Support/hashsafe` on macOS,
  * `%LOCALAPPDATA%\hashsafe` on Windows.
  */
-import os from "node:os";
 import path from "node:path";
+import { dataDir } from "../data-dir.ts";
 
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.HASHSAFE_HOME) return path.resolve(env.HASHSAFE_HOME);
-  if (env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)) return path.join(env.XDG_DATA_HOME, "hashsafe");
-  const home = os.homedir();
-  if (process.platform === "darwin") return path.join(home, "Library", "Application Support", "hashsafe");
-  if (process.platform === "win32") {
-    return path.join(env.LOCALAPPDATA ?? path.join(home, "AppData", "Local"), "hashsafe");
-  }
-  return path.join(home, ".local", "share", "hashsafe");
-}
+/** The rule lives in src/data-dir.ts (the server's default database uses it too). */
+export { dataDir };
 
 export function outboxDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(dataDir(env), "outbox");

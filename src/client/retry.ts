@@ -24,8 +24,16 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 };
 
-/** HTTP statuses retried with the same request (and the same idempotency key). */
+/** HTTP statuses retried at once with the same request (and the same idempotency key). */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/**
+ * HTTP statuses of a temporary failure: those retried at once, and those
+ * worth trying again later with the same idempotency key (408 timeout, 409
+ * the same key still in flight, 500). The one rule behind `isTransient`
+ * (what an outbox keeps) and the CLI's "unreachable or busy" exit status.
+ */
+export const TEMPORARY_STATUSES: ReadonlySet<number> = new Set([...RETRY_STATUSES, 408, 409, 500]);
 
 /**
  * `Retry-After` in milliseconds: delay-seconds or an HTTP date. Undefined

@@ -7,21 +7,26 @@
  * strings or BigInt.
  */
 
+import { PDQ_MAX_BITS, PDQ_MIN_BITS } from "../protocol/limits.ts";
+
 /** Words in a hash. */
 export const HASH_WORDS = 8;
 /** Hex digits in a hash. */
 export const HASH_HEX_LENGTH = 64;
-/** Hashes with fewer bits set than this (or more than 256 - this) are degenerate. */
-export const MIN_BITS_SET = 16;
-export const MAX_BITS_SET = 240;
+/** Hashes with fewer bits set than this (or more than 256 - this) are degenerate (the protocol's limits: one rule). */
+export const MIN_BITS_SET = PDQ_MIN_BITS;
+export const MAX_BITS_SET = PDQ_MAX_BITS;
+
+/** 64 hex digits of either case: what a PDQ hash typed on a command line or in a list looks like. */
+export const PDQ_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** One hash: 8 words, most significant first. */
 export type Hash256 = Uint32Array;
 
 const HEX = "0123456789abcdef";
 
-/** 0..15 for a hex digit's char code, -1 otherwise. */
-function nibble(c: number): number {
+/** 0..15 for a hex digit's char code, -1 otherwise (the one hex-digit rule of the project). */
+export function nibble(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;

@@ -14,7 +14,7 @@
  */
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { hashProblem } from "./hash256.ts";
+import { hashProblem, PDQ_HEX as HEX64 } from "./hash256.ts";
 
 export type ListFormat = "plain" | "csv" | "ndjson";
 export const LIST_FORMATS: readonly ListFormat[] = ["plain", "csv", "ndjson"];
@@ -87,7 +87,6 @@ export class HashListError extends Error {
   }
 }
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
 const META_COLUMNS = ["metadata", "path", "file", "name", "label", "id"];
 
 /** Split one CSV line into cells (RFC 4180 quoting, no line breaks inside quotes). */

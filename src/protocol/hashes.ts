@@ -7,6 +7,7 @@
  * would match far too much). An MD5 value is 32 hex digits.
  */
 import { z } from "zod";
+import { nibble, POP16 } from "../match/hash256.ts";
 import { PDQ_MAX_BITS, PDQ_MIN_BITS } from "./limits.ts";
 
 /** Hash types of API v1. */
@@ -57,15 +58,10 @@ export type HashCheck =
 
 const HEX = /^[0-9a-f]*$/;
 
+/** Bits set in a hex string (its digits are checked before); the hex rule of src/match/hash256.ts. */
 function bitsSet(hex: string): number {
   let n = 0;
-  for (let i = 0; i < hex.length; i++) {
-    let d = parseInt(hex[i], 16);
-    while (d) {
-      n += d & 1;
-      d >>= 1;
-    }
-  }
+  for (let i = 0; i < hex.length; i++) n += POP16[nibble(hex.charCodeAt(i))];
   return n;
 }
 

@@ -3,21 +3,13 @@
  * by the same rule as the client's files: `HASHSAFE_HOME` when set, else
  * `$XDG_DATA_HOME/hashsafe`, else `~/.local/share/hashsafe` (Linux, Unix),
  * `~/Library/Application Support/hashsafe` (macOS), `%LOCALAPPDATA%\hashsafe`
- * (Windows). (The server does not import the client; the rule is repeated.)
+ * (Windows): the one rule in src/data-dir.ts, shared with the client.
  */
 import { mkdirSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { dataDir } from "../data-dir.ts";
 
-/** The hashsafe data directory, without creating it. */
-export function dataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
-  if (env.HASHSAFE_HOME) return path.resolve(env.HASHSAFE_HOME);
-  if (env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)) return path.join(env.XDG_DATA_HOME, "hashsafe");
-  const home = os.homedir();
-  if (platform === "darwin") return path.join(home, "Library", "Application Support", "hashsafe");
-  if (platform === "win32") return path.join(env.LOCALAPPDATA || path.join(home, "AppData", "Local"), "hashsafe");
-  return path.join(home, ".local", "share", "hashsafe");
-}
+export { dataDir };
 
 /** The default database file, `<data dir>/server.db`; creates the directory (owner-only) if needed. */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {

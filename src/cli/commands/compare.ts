@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
-import { hamming, hashProblem, parseHash } from "../../match/hash256.ts";
+import { hamming, hashProblem, parseHash, PDQ_HEX as HEX64 } from "../../match/hash256.ts";
 import { type ComparisonRecord, INPUT_COLUMNS, parseFormat, RECORD_FORMATS, RecordWriter, Sink } from "../output.ts";
 import { imageQuery, MATCH_EXIT, parseMode, parseThreshold, type Query, say } from "./match.ts";
 
@@ -20,7 +20,6 @@ export interface CompareOptions {
   orient: boolean;
 }
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 export async function runCompare(a: string, b: string, opts: CompareOptions): Promise<number> {
   let threshold: number;

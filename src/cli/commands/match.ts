@@ -8,7 +8,7 @@ import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { decodeImage, tryReadHead } from "../../image/node.ts";
 import { looksLikeText, sniffFormat } from "../../image/sniff.ts";
 import { type Bank, loadBank } from "../../match/bank.ts";
-import { hashProblem } from "../../match/hash256.ts";
+import { hashProblem, PDQ_HEX as HEX64 } from "../../match/hash256.ts";
 import { formatProblem, HashListError, readHashList } from "../../match/lists.ts";
 import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from "../../match/robust.ts";
 import type { PdqMode } from "../../pdq/index.ts";
@@ -88,7 +88,6 @@ export function parseMode(v: string | undefined): PdqMode {
   throw new MatchUsageError(`--mode must be full or squash512, not "${v}"`);
 }
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 /** Decode an image and make its query variants; throws HashError. */
 export async function imageQuery(path: string | Uint8Array, source: string, opts: QueryOptions): Promise<Query> {
