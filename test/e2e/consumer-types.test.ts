@@ -100,10 +100,14 @@ beforeAll(() => {
   writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   writeFileSync(path.join(project, "main.ts"), MAIN);
   writeFileSync(path.join(project, "bad.ts"), BAD);
+  // hashsafe/browser (when the package has it): its declarations are checked with DOM types on
+  const hasBrowser = "./browser" in pkg.exports;
+  writeFileSync(path.join(project, "browser.ts"), 'import * as browser from "hashsafe/browser";\nexport const names: string[] = Object.keys(browser);\n');
   for (const mode of ["nodenext", "bundler"] as const) {
     writeFileSync(path.join(project, `tsconfig.${mode}.json`), JSON.stringify(tsconfig(mode, `out-${mode}`, ["main.ts"])));
     writeFileSync(path.join(project, `tsconfig.bad-${mode}.json`), JSON.stringify(tsconfig(mode, `out-bad-${mode}`, ["bad.ts"])));
-    writeFileSync(path.join(project, `tsconfig.lib-${mode}.json`), JSON.stringify(tsconfig(mode, `out-lib-${mode}`, ["main.ts"], true)));
+    const libFiles = hasBrowser ? ["main.ts", "browser.ts"] : ["main.ts"];
+    writeFileSync(path.join(project, `tsconfig.lib-${mode}.json`), JSON.stringify(tsconfig(mode, `out-lib-${mode}`, libFiles, true)));
   }
 }, 120_000);
 
