@@ -49,7 +49,10 @@ export async function ensureBuilt(): Promise<void> {
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(path.join(ROOT, "src"))) return;
   const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } };
   const tmp = path.join(dist, `.build-${process.pid}-${Date.now()}`);
+  // The esbuild step of the build script (the JavaScript; declarations and the web page come after `&&`).
   const args = pkg.scripts.build
+    .split("&&")[0]
+    .trim()
     .split(/\s+/)
     .slice(1)
     .map((a) => (a.startsWith("--outdir=") ? `--outdir=${tmp}` : a));
