@@ -207,13 +207,19 @@ describe("client safety", { timeout: 60_000 }, () => {
     const sub = await cli(["submit", md5.toUpperCase(), "--server", server.url, "--yes", "--format", "json"]);
     expect(sub.code, show(sub)).toBe(0);
     expect(json(sub).hashes).toMatchObject([{ type: "md5", value: md5, status: "accepted" }]);
-    const id = json(sub).hashes[0].id;
+    const entryId = json(sub).hashes[0].id;
     const key = await platformKey(server, "md5-platform");
     const bank = path.join(work, "md5-bank.txt");
     const f = await cli(["feed", "-o", bank, "--server", server.url, "--key", key, "--format", "json"]);
     expect(f.code, show(f)).toBe(0);
     expect(json(f)).toMatchObject({ md5: 1, md5Output: `${bank}.md5` });
-    expect(readFileSync(`${bank}.md5`, "utf8")).toBe(`${md5},${id}\n`);
+    const md5Lines = readFileSync(`${bank}.md5`, "utf8").trim().split("\n");
+    expect(md5Lines).toHaveLength(1);
+    const [value, id] = md5Lines[0].split(",");
+    expect(value).toBe(md5);
+    // the feed's id, not the case's own entry id (docs/protocol.md, "No oracle")
+    expect(id).toMatch(/^h_/);
+    expect(id).not.toBe(entryId);
     expect(readFileSync(bank, "utf8")).not.toContain(md5);
     const look = await cli(["lookup", md5, "--server", server.url, "--key", key, "--format", "json"]);
     expect(json(look)).toMatchObject([{ type: "md5", hash: md5, against: { id }, distance: 0, matched: true }]);
@@ -231,7 +237,7 @@ describe("client safety", { timeout: 60_000 }, () => {
     const yes = await runCliInTerminal(["submit", path.join(pics, "tower.png"), "--server", server.url, "--no-receipt"], { home, prompt: /\[y\/N\]/, answer: "y\r" });
     expect(yes.code, yes.stdout).toBe(0);
     const caseId = /Case id:\s+(c_[A-Za-z0-9_-]{22})/.exec(yes.stdout)![1];
-    const secret = /Case secret:\s+([A-Za-z0-9_-]{43})/.exec(yes.stdout)![1];
+    const secret = /Case secret:\s+((?:[0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4})/.exec(yes.stdout)![1];
 
     const st = await runCliInTerminal(["status", caseId, "--server", server.url], { home, prompt: /Case secret for c_.*not shown/, answer: `${secret}\r` });
     expect(st.code, st.stdout).toBe(0);

@@ -62,6 +62,8 @@ let listFile: string;
 
 let caseA: { caseId: string; caseSecret: string; hashes: { id: string; value: string; status: string }[] };
 let caseB: { caseId: string; caseSecret: string };
+/** The feed's id of each hash value (a case sees its own entry ids, platforms the feed's: docs/protocol.md, "No oracle"). */
+const feedIds = new Map<string, string>();
 const bank = () => path.join(work, "platform", "bank.txt");
 
 const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, { home, env });
@@ -108,7 +110,7 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(r.code, show(r)).toBe(0);
     const out = json(r);
     expect(out.caseId).toMatch(/^c_[A-Za-z0-9_-]{22}$/);
-    expect(out.caseSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(out.caseSecret).toMatch(/^(?:[0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4}$/);
     caseA = { caseId: out.caseId, caseSecret: out.caseSecret, hashes: out.hashes };
     expect(out.hashes.map((h: { value: string }) => h.value).sort()).toEqual(submitted.map((s) => s.hash).sort());
     expect(out.hashes.every((h: { status: string; id: string }) => h.status === "accepted" && /^h_/.test(h.id))).toBe(true);
@@ -149,15 +151,19 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(f.code, show(f)).toBe(0);
     expect(json(f)).toMatchObject({ active: 4, added: 4, removed: 0 });
     const lines = readFileSync(bank(), "utf8").trim().split("\n");
-    const byId = new Map(caseA.hashes.map((h) => [h.id, h.value]));
-    expect(lines.map((l) => l.split(",")).map(([hex, id]) => byId.get(id) === hex)).toEqual([true, true, true, true]);
+    const rows = lines.map((l) => l.split(","));
+    expect(rows.map(([hex]) => hex).sort()).toEqual(caseA.hashes.map((h) => h.value).sort());
+    for (const [hex, id] of rows) feedIds.set(hex, id);
+    // The feed's ids are not the case's own entry ids: nothing in the feed names a case's entries.
+    for (const h of caseA.hashes) expect(feedIds.get(h.value)).not.toBe(h.id);
     expect(JSON.parse(readFileSync(`${bank()}.cursor`, "utf8")).cursor).toEqual(expect.any(String));
 
     // Feed again: nothing new, the cursor resumes (no record twice).
     const again = await cli(["feed", "--server", server.url, "--key", key, "-o", bank(), "--format", "json"]);
     expect(json(again)).toMatchObject({ active: 4, records: 0 });
 
-    const harbour = caseA.hashes.find((h) => h.value === submitted[0].hash)!;
+    const entry = caseA.hashes.find((h) => h.value === submitted[0].hash)!;
+    const harbour = { id: feedIds.get(entry.value)!, value: entry.value };
     const exact = await cli(["lookup", submitted[0].file, "--server", server.url, "--key", key, "--format", "json"]);
     expect(exact.code, show(exact)).toBe(0);
     expect(matchesOf(json(exact))).toEqual([{ id: harbour.id, distance: 0 }]);
@@ -181,8 +187,8 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     try {
       const res = await platform.feedback({
         items: [
-          { id: caseA.hashes[0].id, verdict: "blocked", tags: ["upload"] },
-          { id: caseA.hashes[1].id, verdict: "pending_review" },
+          { id: feedIds.get(caseA.hashes[0].value)!, verdict: "blocked", tags: ["upload"] },
+          { id: feedIds.get(caseA.hashes[1].value)!, verdict: "pending_review" },
         ],
       });
       expect(res.results.map((x) => x.status)).toEqual(["recorded", "recorded"]);
@@ -205,7 +211,7 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(r.code, show(r)).toBe(0);
     // Printed once, prominently, with what to do next.
     const id = /Case id:\s+(c_[A-Za-z0-9_-]{22})/.exec(r.stdout)?.[1];
-    const secret = /Case secret:\s+([A-Za-z0-9_-]{43})/.exec(r.stdout)?.[1];
+    const secret = /Case secret:\s+((?:[0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4})/.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeDefined();
     expect(secret).toBeDefined();
     caseB = { caseId: id!, caseSecret: secret! };
@@ -215,9 +221,12 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(r.stdout).toContain("No receipt was saved");
     expect(statSync(path.join(home, "receipts")).isDirectory()).toBe(true);
     expect(() => statSync(path.join(home, "receipts", `${id}.json`))).toThrow();
-    // The same hash value is one record: the second case's harbour hash has the first case's id.
+    // The same hash value: case B sees its own entry (its own id), never case A's, and no feedback from before it joined.
     const st = json(await cli(["status", caseB.caseId, "--secret", caseB.caseSecret, "--server", server.url, "--format", "json"]));
-    expect(st.hashes.map((h: { id: string }) => h.id)).toContain(caseA.hashes.find((h) => h.value === submitted[0].hash)!.id);
+    const bHarbour = st.hashes.find((h: { value: string }) => h.value === submitted[0].hash);
+    expect(bHarbour).toBeDefined();
+    expect(bHarbour.id).not.toBe(caseA.hashes.find((h) => h.value === submitted[0].hash)!.id);
+    expect(bHarbour.feedback).toEqual({ blocked: 0, notBlocked: 0, pendingReview: 0 });
     // Without the secret and without a terminal: a clear refusal.
     const noSecret = await cli(["status", caseB.caseId, "--server", server.url]);
     expect(noSecret.code).toBe(2);
@@ -234,8 +243,8 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(json(w).hashes.every((h: { status: string }) => h.status === "withdrawn")).toBe(true);
     expect(JSON.parse(readFileSync(path.join(home, "receipts", `${caseA.caseId}.json`), "utf8")).withdrawnAt).toEqual(expect.any(String));
 
-    const shared = caseA.hashes.find((h) => h.value === submitted[0].hash)!;
-    const onlyA = caseA.hashes.filter((h) => h.id !== shared.id);
+    const shared = { id: feedIds.get(submitted[0].hash)!, value: submitted[0].hash };
+    const onlyA = caseA.hashes.filter((h) => h.value !== shared.value).map((h) => ({ id: feedIds.get(h.value)!, value: h.value }));
 
     // The raw feed: explicit withdrawn records for the hashes only case A held.
     const platform = new HashShareClient({ server: server.url, apiKey: key });
@@ -271,7 +280,8 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
     expect(b.hashes.every((h: { status: string }) => h.status === "active")).toBe(true);
 
     // Withdrawing one hash of case B (--hash) makes the shared hash withdrawn everywhere.
-    const one = await cli(["withdraw", caseB.caseId, "--hash", shared.id, "--secret", caseB.caseSecret, "--server", server.url]);
+    const bShared = b.hashes.find((h: { value: string }) => h.value === shared.value).id;
+    const one = await cli(["withdraw", caseB.caseId, "--hash", bShared, "--secret", caseB.caseSecret, "--server", server.url]);
     expect(one.code, show(one)).toBe(0);
     expect(one.stdout).toContain("Withdrawn: 1 hash");
     const gone = await cli(["lookup", submitted[0].hash, "--server", server.url, "--key", key, "--format", "json", "--max-distance", "0"]);

@@ -11,6 +11,10 @@ import {
   type ApiKeyInfo,
   type BucketLimit,
   createApiKey,
+  type DailyQuota,
+  DEFAULT_BATCH,
+  DEFAULT_QUOTAS,
+  DEFAULT_STORAGE,
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMITS,
@@ -22,6 +26,7 @@ import {
   startServer,
 } from "../../server/index.ts";
 import { UsageError } from "../output.ts";
+import { parseCorsOrigins } from "../../server/middleware/cors.ts";
 
 interface ServeOptions {
   host: string;
@@ -34,6 +39,19 @@ interface ServeOptions {
   rateAddress?: BucketLimit;
   rateCase?: BucketLimit;
   rateLimit: boolean;
+  init?: boolean;
+  keyFile?: string;
+  feedBatch?: number;
+  feedMinCases?: number;
+  feedMaxDelay?: number;
+  quotaAddress?: DailyQuota;
+  quotaIntake?: DailyQuota;
+  maxHashesPerCase?: number;
+  quotas: boolean;
+  minFreeDisk?: number;
+  corsOrigin?: string[];
+  web: boolean;
+  webConfig?: string;
   format?: "text" | "json";
 }
 
@@ -53,6 +71,24 @@ function parseRate(name: string) {
       throw new UsageError(`${name} is RATE or RATE:BURST (requests per second, bucket size), not "${v}"`);
     }
     return { perSecond, burst };
+  };
+}
+
+/** A whole number >= min. */
+function parseCount(name: string, min = 0) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min}, not "${v}"`);
+    return n;
+  };
+}
+
+/** `CASES:HASHES` per day. */
+function parseQuota(name: string) {
+  return (v: string): DailyQuota => {
+    const m = /^(\d+):(\d+)$/.exec(v);
+    if (!m) throw new UsageError(`${name} is CASES:HASHES (new cases and new hashes per day), not "${v}"`);
+    return { casesPerDay: Number(m[1]), hashesPerDay: Number(m[2]) };
   };
 }
 
@@ -94,9 +130,29 @@ async function serve(o: ServeOptions): Promise<void> {
     tls,
     logLevel: o.logLevel,
     trustProxy: o.trustProxy,
+    corsOrigins: corsOriginsOf(o.corsOrigin),
+    web: o.web ? { configFile: o.webConfig } : false,
     rateLimit: o.rateLimit
       ? { address: o.rateAddress ?? DEFAULT_RATE_LIMITS.address, case: o.rateCase ?? DEFAULT_RATE_LIMITS.case }
       : false,
+    sqlite: { init: o.init === true },
+    ...(o.keyFile ? { keyFile: o.keyFile } : {}),
+    feedBatch:
+      o.feedBatch === 0
+        ? "immediate"
+        : {
+            intervalMs: (o.feedBatch ?? DEFAULT_BATCH.intervalMs / 1000) * 1000,
+            minCases: o.feedMinCases ?? DEFAULT_BATCH.minCases,
+            maxDelayMs: (o.feedMaxDelay ?? DEFAULT_BATCH.maxDelayMs / 1000) * 1000,
+          },
+    quotas: o.quotas
+      ? {
+          address: o.quotaAddress ?? DEFAULT_QUOTAS.address,
+          intake: o.quotaIntake ?? DEFAULT_QUOTAS.intake,
+          hashesPerCase: o.maxHashesPerCase ?? DEFAULT_QUOTAS.hashesPerCase,
+        }
+      : false,
+    storage: { minFreeBytes: (o.minFreeDisk ?? DEFAULT_STORAGE.minFreeBytes / 2 ** 20) * 2 ** 20 },
   });
   if (o.format === "json") {
     process.stdout.write(`${JSON.stringify({ url: server.url, db })}\n`);
@@ -120,6 +176,14 @@ async function serve(o: ServeOptions): Promise<void> {
   });
 }
 
+function corsOriginsOf(values: string[] | undefined): string[] {
+  try {
+    return parseCorsOrigins(values ?? []);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
@@ -138,6 +202,19 @@ export function registerServe(program: Command): void {
     .option("--rate-address <rate[:burst]>", "requests per second per client address", parseRate("--rate-address"))
     .option("--rate-case <rate[:burst]>", "requests per second per case", parseRate("--rate-case"))
     .option("--no-rate-limit", "turn the rate limits off (benchmarks, private networks)")
+    .option("--init", "accept a 0-byte or foreign database file and make it a hashsafe database (refused otherwise)")
+    .option("--key-file <file>", "the server key file (default: beside the database, <db>.key; made at first start)")
+    .option("--feed-batch <seconds>", "publish the feed in batches this often (0: after every write, no unlinkability)", parseCount("--feed-batch"))
+    .option("--feed-min-cases <n>", "fewest cases a feed batch mixes, unless a change waited --feed-max-delay", parseCount("--feed-min-cases", 1))
+    .option("--feed-max-delay <seconds>", "longest a change waits for other cases before it is published", parseCount("--feed-max-delay"))
+    .option("--quota-address <cases:hashes>", `new cases and hashes per client address per day (default ${DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : "none"})`, parseQuota("--quota-address"))
+    .option("--quota-intake <cases:hashes>", `new cases and hashes per intake key per day (default ${DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : "none"})`, parseQuota("--quota-intake"))
+    .option("--max-hashes-per-case <n>", `most hashes one case may hold (default ${DEFAULT_QUOTAS.hashesPerCase})`, parseCount("--max-hashes-per-case", 1))
+    .option("--no-quotas", "turn the daily quotas and the per-case cap off (benchmarks, private networks)")
+    .option("--min-free-disk <MiB>", `answer 503 to new data when the database's disk has less free (default ${DEFAULT_STORAGE.minFreeBytes / 2 ** 20})`, parseCount("--min-free-disk"))
+    .option("--cors-origin <origin...>", "let the intake page hosted at this origin call the API (repeatable; none by default)")
+    .option("--web-config <file>", "the intake page's config file, served as /config.json (see docs/intake-page.md)")
+    .option("--no-web", "do not serve the intake page at /")
     .addOption(new Option("--format <format>", "how to print the start line").choices(["text", "json"]))
     .action(async (o: ServeOptions) => serve(o));
 
