@@ -67,4 +67,20 @@ export { type Bank, loadBank } from "./match/bank.ts";
 export { type TrimOptions, type TrimResult, trimBorders, trimCandidates } from "./image/trim.ts";
 export { HashIndex, IndexFileError, isIndexFile, type LoadOptions, type SaveOptions, type SearchHit } from "./match/mih.ts";
 export { loadIndexFile, saveIndexFile } from "./match/mih-file.ts";
+export {
+  type ConformanceRow,
+  type ConformanceSet,
+  decoderVersions,
+  type Diagnosis,
+  loadConformanceSet,
+  type SelfTestMismatch,
+  type SelfTestOptions,
+  type SelfTestReport,
+  selfTest,
+  type TheirHash,
+  type VerifyRecord,
+  type VerifyStatus,
+  type VerifySummary,
+  verifyHashes,
+} from "./conformance/index.ts";
 export { VERSION } from "./version.ts";

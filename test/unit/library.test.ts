@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { HashError, hammingDistance, hashFile, hashFiles, hashImage, hashPixels } from "../../src/index.ts";
+import { HashError, hammingDistance, hashFile, hashFiles, hashImage, hashPixels, selfTest, verifyHashes } from "../../src/index.ts";
 import { CONFORMANCE, conformanceImage, FIXTURES, ROOT, readTsv } from "../helpers.ts";
 
 const expected = readTsv(readFileSync(path.join(CONFORMANCE, "expected.tsv"), "utf8"));
@@ -62,6 +62,19 @@ describe("library API", () => {
     expect(hammingDistance(a, a)).toBe(0);
     expect(hammingDistance(a, "0".repeat(64))).toBe(256);
     expect(hammingDistance(a, "e" + "f".repeat(63))).toBe(1);
+  });
+
+  it("selfTest and verifyHashes come from the main entry: this installation is exact, and a wrong hash is caught", async () => {
+    const report = await selfTest();
+    expect(report).toMatchObject({ ok: true, images: 62, exact: { full: 62, squash512: 62 }, mismatches: [] });
+    const good = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    const flipped = (parseInt(good[0], 16) ^ 8).toString(16) + good.slice(1);
+    const { summary } = verifyHashes(
+      [{ file: "a.jpg", keys: ["a.jpg"], hash: good }, { file: "b.jpg", keys: ["b.jpg"], hash: good }],
+      [{ key: "a.jpg", hash: good, line: 1 }, { key: "b.jpg", hash: flipped, line: 2 }],
+      0,
+    );
+    expect(summary).toMatchObject({ pass: false, total: 2, exact: 1, over: 1 });
   });
 
   it("hashsafe/pdq is built without sharp or any Node API (for browsers and workers)", async () => {
