@@ -1,6 +1,6 @@
 /**
  * The reference server of hash-sharing API v1: a Hono app over a `Store`
- * (SQLite by default), with the matching index for lookups.
+ * (SQLite by default, PostgreSQL for several processes), with the matching index for lookups.
  */
 export { ApiError, createServer, DEFAULT_RATE_LIMITS, type HashsafeServer, type ServerOptions } from "./app.ts";
 export { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer, type StartOptions } from "./server.ts";
@@ -14,6 +14,15 @@ export {
   type SqliteStoreOptions,
 } from "./sqlite-store.ts";
 export { APPLICATION_ID, MIGRATIONS, type Migration } from "./migrations.ts";
+export {
+  PostgresStore,
+  ForeignPostgresError,
+  FEED_CHANNEL,
+  isPostgresUrl,
+  type FeedFollower,
+  type PostgresStoreOptions,
+} from "./pg-store.ts";
+export { PG_MIGRATIONS } from "./pg-migrations.ts";
 export type * from "./store.ts";
 export { LimitError, StorageError } from "./store.ts";
 export { deriveKeys, keyPathFor, loadOrCreateKeyFile, serverKeysFor, ServerKeyError, type ServerKeys } from "./server-key.ts";

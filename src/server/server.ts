@@ -10,8 +10,9 @@ import { serve } from "@hono/node-server";
 import { createServer, type HashsafeServer, type ServerOptions } from "./app.ts";
 import { dataDir, defaultDbPath } from "./data-dir.ts";
 import { keyPathFor, serverKeysFor } from "./server-key.ts";
+import { type FeedFollower, isPostgresUrl, PostgresStore, type PostgresStoreOptions } from "./pg-store.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
-import type { Store } from "./store.ts";
+import { StorageError, type Store } from "./store.ts";
 
 /** Options of {@link startServer}: where to listen and which database, plus everything of {@link ServerOptions}. */
 export interface StartOptions extends Omit<ServerOptions, "store"> {
@@ -19,7 +20,11 @@ export interface StartOptions extends Omit<ServerOptions, "store"> {
   host?: string;
   /** port; 8787 by default, 0 for any free port */
   port?: number;
-  /** SQLite file (`:memory:` for a throwaway one); the user's data directory by default */
+  /**
+   * SQLite file (`:memory:` for a throwaway one), or a `postgres://` URL for
+   * the PostgreSQL store (several processes on one database); the user's data
+   * directory by default
+   */
   db?: string;
   /** a store to use instead of opening `db` (it is not closed by `close()`) */
   store?: Store;
@@ -30,6 +35,8 @@ export interface StartOptions extends Omit<ServerOptions, "store"> {
   keyFile?: string | null;
   /** how to open `db` (e.g. `init` to accept a 0-byte or foreign file) */
   sqlite?: SqliteStoreOptions;
+  /** how to open a `postgres://` `db`, and how often the match index polls the others' feed batches (ms, default 1000) */
+  postgres?: PostgresStoreOptions & { followPollMs?: number };
   /** serve HTTPS with this certificate and key (PEM) */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** resolve only once the match index is loaded (default true) */
@@ -56,8 +63,10 @@ export const DEFAULT_PORT = 8787;
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const host = options.host ?? DEFAULT_HOST;
   const ownsStore = !options.store;
-  const dbPath = options.store ? null : (options.db ?? defaultDbPath());
-  const store = options.store ?? SqliteStore.open(dbPath!, options.sqlite);
+  const pgUrl = options.store ? null : isPostgresUrl(options.db) ? options.db : null;
+  const dbPath = options.store || pgUrl ? null : (options.db ?? defaultDbPath());
+  const store =
+    options.store ?? (pgUrl ? await PostgresStore.open(pgUrl, { init: options.sqlite?.init, ...options.postgres }) : SqliteStore.open(dbPath!, options.sqlite));
   let app: HashsafeServer;
   try {
     const fileDb = dbPath !== null && dbPath !== ":memory:" && dbPath !== "";
@@ -109,7 +118,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const port = (node.address() as AddressInfo).port;
   const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
-  const ready = app.load();
+  // several processes on one PostgreSQL: the match index also follows the batches the others publish
+  let follower: FeedFollower | null = null;
+  const ready = (async () => {
+    const pgStore = store instanceof PostgresStore ? store : null;
+    const fromSeq = pgStore ? await pgStore.lastFeedSeq() : 0;
+    await app.load();
+    if (pgStore) {
+      follower = await pgStore.follow(fromSeq, (changes) => app.index.apply(changes), {
+        pollMs: options.postgres?.followPollMs,
+        onError: (err) => (err instanceof StorageError ? app.storage.report(err) : app.logger.error("following the feed failed", { error: String(err) })),
+      });
+    }
+  })();
   ready.catch((err) => app.logger.error("loading the match index failed", { error: String(err) }));
   const purge = setInterval(() => {
     store.purgeIdempotency(Date.now()).catch(() => {});
@@ -130,6 +151,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         if ("closeIdleConnections" in node) node.closeIdleConnections();
       });
       await ready.catch(() => {});
+      await follower?.stop();
       app.stop();
       if (ownsStore) await store.close();
     })());

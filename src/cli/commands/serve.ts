@@ -24,7 +24,9 @@ import {
   parseScopes,
   SqliteStore,
   startServer,
+  type Store,
 } from "../../server/index.ts";
+import { describeUrl, isPostgresUrl, PostgresStore } from "../../server/pg-store.ts";
 import { UsageError } from "../output.ts";
 import { parseCorsOrigins } from "../../server/middleware/cors.ts";
 
@@ -92,8 +94,9 @@ function parseQuota(name: string) {
   };
 }
 
-function openStore(db: string | undefined): SqliteStore {
-  return SqliteStore.open(db ?? defaultDbPath());
+/** The store `--db` names: a SQLite file, or a `postgres://` URL. */
+async function openStore(db: string | undefined): Promise<Store> {
+  return isPostgresUrl(db) ? PostgresStore.open(db) : SqliteStore.open(db ?? defaultDbPath());
 }
 
 function formatOf(cmd: Command): "text" | "json" {
@@ -154,10 +157,11 @@ async function serve(o: ServeOptions): Promise<void> {
       : false,
     storage: { minFreeBytes: (o.minFreeDisk ?? DEFAULT_STORAGE.minFreeBytes / 2 ** 20) * 2 ** 20 },
   });
+  const dbShown = isPostgresUrl(db) ? describeUrl(db) : db; // never a password in the output
   if (o.format === "json") {
-    process.stdout.write(`${JSON.stringify({ url: server.url, db })}\n`);
+    process.stdout.write(`${JSON.stringify({ url: server.url, db: dbShown })}\n`);
   } else {
-    process.stdout.write(`hashsafe server listening on ${server.url} (API under ${server.url}/v1, database ${db})\n`);
+    process.stdout.write(`hashsafe server listening on ${server.url} (API under ${server.url}/v1, database ${dbShown})\n`);
     if (!tls && !isLoopback(o.host)) {
       process.stderr.write(
         "warning: plain HTTP on a non-loopback address; clients refuse it. Use --tls-cert/--tls-key or a TLS reverse proxy.\n",
@@ -194,7 +198,10 @@ export function registerServe(program: Command): void {
     .description("Run the reference hash-sharing server (API v1) on an embedded SQLite database, until Ctrl-C.")
     .option("--host <address>", "address to listen on", DEFAULT_HOST)
     .option("--port <port>", "port to listen on (0: any free port)", parsePort, DEFAULT_PORT)
-    .option("--db <path>", "SQLite database file, or :memory: (default: the user's data directory, hashsafe/server.db)")
+    .option(
+      "--db <path|url>",
+      "SQLite database file, or :memory:, or postgres://user@host/db for several processes on one PostgreSQL (default: the user's data directory, hashsafe/server.db)",
+    )
     .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)")
     .option("--tls-key <file>", "the PEM private key of --tls-cert")
     .addOption(new Option("--log-level <level>", "log detail (JSON lines on stderr)").choices(LOG_LEVELS).default("info"))
@@ -225,7 +232,7 @@ export function registerServe(program: Command): void {
     .description("Create a platform API key and print it once.")
     .requiredOption("--name <name>", "who the key is for, e.g. the platform's name")
     .requiredOption("--scopes <list>", "comma-separated: feed:read, lookup, feedback:write")
-    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
     .action(async (_o: unknown, c: Command) => {
       const o = c.optsWithGlobals() as { name: string; scopes: string; db?: string };
@@ -235,7 +242,7 @@ export function registerServe(program: Command): void {
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
-      const store = openStore(o.db);
+      const store = await openStore(o.db);
       try {
         const { key, info } = await createApiKey(store, o.name, scopes).catch((err: Error) => {
           throw new UsageError(err.message);
@@ -257,10 +264,10 @@ export function registerServe(program: Command): void {
   keys
     .command("list")
     .description("List the API keys (names, scopes, dates; never the keys).")
-    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
     .action(async (_o: unknown, c: Command) => {
-      const store = openStore(c.optsWithGlobals().db);
+      const store = await openStore(c.optsWithGlobals().db);
       try {
         const list = await store.listApiKeys();
         if (formatOf(c) === "json") {
@@ -292,10 +299,10 @@ export function registerServe(program: Command): void {
     .command("revoke")
     .description("Revoke an API key by id or name; it stops working at once.")
     .argument("<key>", "the key's id or name (see keys list)")
-    .option("--db <path>", "SQLite database file (default: the user's data directory)")
+    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
     .action(async (idOrName: string, _o: unknown, c: Command) => {
-      const store = openStore(c.optsWithGlobals().db);
+      const store = await openStore(c.optsWithGlobals().db);
       try {
         const k = await store.revokeApiKey(idOrName, Date.now());
         if (!k) throw new UsageError(`no active key with id or name "${idOrName}" (see: hashsafe serve keys list)`);
