@@ -8,7 +8,10 @@
 import { tryReadHead } from "../image/node.ts";
 import type { PdqMode } from "../pdq/index.ts";
 import { checkHash, type HashType } from "../protocol/index.ts";
-import { looksLikeText, sniffFormat } from "../image/sniff.ts";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { isVideo, looksLikeText, sniffFormat } from "../image/sniff.ts";
+import { picturesOnly, type Skipped } from "./pictures.ts";
 import { HashListError, type ListResult, readHashList } from "../match/lists.ts";
 import { hashEntries } from "./hashing.ts";
 import type { WalkEntry } from "./walk.ts";
@@ -45,6 +48,10 @@ export interface GatherResult {
   lists: number;
   /** Hashes seen more than once (sent once). */
   repeats: number;
+  /** Files found in folders that are not pictures or videos: skipped unread (one summary line). */
+  skipped: Skipped[];
+  /** How many videos were hashed (MD5 of the file's bytes). */
+  videos: number;
 }
 
 export interface GatherOptions {
@@ -54,6 +61,15 @@ export interface GatherOptions {
   jobs: number;
   /** Hashes of lower quality are left out (set to 0 to keep all). */
   minQuality: number;
+  /** Hash lists given with --list (read as lists whatever their name). */
+  lists?: readonly string[];
+}
+
+/** The MD5 of a file's bytes, as StopNCII hashes videos: it matches only byte-identical copies of the file. */
+export async function md5OfFile(file: string): Promise<string> {
+  const h = createHash("md5");
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest("hex");
 }
 
 const HEX_HASH = /^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{32})$/;
@@ -65,7 +81,7 @@ function typeOf(hex: string): HashType {
 
 /** Gather, hash, check and deduplicate the hashes of `args`. */
 export async function gatherHashes(args: readonly string[], opts: GatherOptions): Promise<GatherResult> {
-  const result: GatherResult = { hashes: [], lowQuality: [], problems: [], images: 0, lists: 0, repeats: 0 };
+  const result: GatherResult = { hashes: [], lowQuality: [], problems: [], images: 0, lists: 0, repeats: 0, skipped: [], videos: 0 };
   const raw: InputHash[] = [];
   const pathArgs: string[] = [];
   for (const a of args) {
@@ -73,7 +89,12 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
     else pathArgs.push(a);
   }
 
-  const entries = await collectInputs(pathArgs);
+  const walked = await collectInputs(pathArgs);
+  // Folders contribute pictures and videos only; the rest is skipped unread.
+  const only = await picturesOnly(walked, ["video"]);
+  result.skipped = only.skipped;
+  const listEntries: WalkEntry[] = (opts.lists ?? []).map((p) => ({ path: p, list: true }) as WalkEntry);
+  const entries: (WalkEntry & { list?: boolean })[] = [...only.entries, ...listEntries];
   const images: WalkEntry[] = [];
   // Per entry, the hashes in input order (lists are read now, images hashed below).
   const slots: InputHash[][] = entries.map(() => []);
@@ -86,7 +107,19 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
     }
     const head = await tryReadHead(e.path);
     const isImage = head !== null && sniffFormat(head) !== null;
-    if (!isImage && head !== null && (LIST_EXTENSIONS.test(e.path) || looksLikeText(head))) {
+    if (!e.list && head !== null && !isImage && isVideo(head)) {
+      try {
+        const value = await md5OfFile(e.path);
+        result.videos++;
+        slots[i] = [{ type: "md5", value, source: e.path, path: e.path }];
+      } catch (err) {
+        result.problems.push({ source: e.path, message: err instanceof Error ? err.message : String(err) });
+      }
+      continue;
+    }
+    // A hash list is read only when named: on the command line with a list's name or text content, or with --list.
+    const named = e.list || !e.inFolder;
+    if (named && !isImage && head !== null && (e.list || LIST_EXTENSIONS.test(e.path) || looksLikeText(head))) {
       let list: ListResult;
       try {
         list = await readHashList(e.path, { maxErrors: 50 });

@@ -6,6 +6,7 @@
 import { CommanderError, InvalidArgumentError } from "commander";
 import { EXIT } from "./exit.ts";
 import { UsageError } from "./output.ts";
+import { chooseCliLang } from "./lang.ts";
 import { createProgram } from "./program.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === "EPIPE") process.exit(process.exitCode ?? EXIT.OK);
     throw err;
   });
+  chooseCliLang(argv);
   const program = await createProgram(argv);
   // on every subcommand too (commander does not pass it down to commands made before it), so that
   // a usage error anywhere exits EXIT.USAGE instead of commander's own process.exit(1)

@@ -5,7 +5,8 @@
  * (and so never loads the HTTP client, the server or SQLite), which keeps
  * start-up fast. `--help` and unknown commands load them all.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { tr } from "./lang.ts";
 import { VERSION } from "../version.ts";
 
 export { EXIT } from "./exit.ts";
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   status: async () => (await import("./commands/status.ts")).registerStatus,
   withdraw: async () => (await import("./commands/withdraw.ts")).registerWithdraw,
   outbox: async () => (await import("./commands/outbox.ts")).registerOutbox,
+  cases: async () => (await import("./commands/cases.ts")).registerCases,
   feed: async () => (await import("./commands/feed.ts")).registerFeed,
   lookup: async () => (await import("./commands/lookup.ts")).registerLookup,
   serve: async () => (await import("./commands/serve.ts")).registerServe,
@@ -40,10 +42,9 @@ function commandName(argv: readonly string[]): string | undefined {
  */
 export async function createProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("hashsafe")
-    .description(
-      "Protect private images by hash: PDQ hashes are computed on this machine, and only hashes ever leave it.",
-    )
+    .description(tr("cli.help.program"))
     .version(VERSION, "-V, --version")
+    .addOption(new Option("--lang <lang>", tr("cli.help.lang")).choices(["en", "es"]))
     .showHelpAfterError("(run with --help for usage)")
     // commander's own usage errors in the one message style: "hashsafe: unknown option '--x'"
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "hashsafe: ")) });

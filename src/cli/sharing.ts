@@ -12,6 +12,8 @@ import { CaseIdSchema } from "../protocol/index.ts";
 import { askSecret, canAsk } from "./secret-prompt.ts";
 import { EXIT } from "./exit.ts";
 import { UsageError } from "./output.ts";
+import { normalizeCaseId, normalizeSecret } from "./ids.ts";
+import { tr } from "./lang.ts";
 
 /**
  * Exit statuses of the sharing commands, beyond 0 (ok), 1 (declined), 2
@@ -201,30 +203,59 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
-/** Where a case lives and its secret: `--server` / receipt / HASHSAFE_SERVER, and `--secret` / receipt / a prompt. */
+/** How a command may be given a case secret (besides the receipt and a hidden prompt). */
+export interface SecretOptions {
+  /** `--secret`: works, but shows the secret in shell history and `ps`; never suggested. */
+  secret?: string;
+  /** `--secret-stdin`: read the secret from standard input (first line). */
+  secretStdin?: boolean;
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) {
+    chunks.push(c as Buffer);
+    if (Buffer.concat(chunks).includes(10)) break;
+  }
+  return Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "";
+}
+
+/** `--secret-stdin` and the (discouraged, hidden) `--secret` on a command. */
+export function addSecretOptions(cmd: Command): Command {
+  return cmd
+    .option("--secret-stdin", tr("cli.help.secretStdin"))
+    .addOption(new Option("--secret <secret>", tr("cli.help.secret")).hideHelp());
+}
+
+/**
+ * Where a case lives and its secret: `--server` / receipt / HASHSAFE_SERVER;
+ * the secret from `--secret-stdin`, `--secret`, HASHSAFE_SECRET, the receipt,
+ * or a hidden prompt. Ids and secrets are read leniently (src/cli/ids.ts).
+ */
 export async function resolveCase(
-  caseId: string,
-  opts: { server?: string; secret?: string },
-): Promise<{ server: string; secret: string; receipt: Receipt | undefined }> {
+  caseIdInput: string,
+  opts: { server?: string } & SecretOptions,
+): Promise<{ caseId: string; server: string; secret: string; receipt: Receipt | undefined }> {
+  const caseId = normalizeCaseId(caseIdInput);
   if (!CaseIdSchema.safeParse(caseId).success) {
-    throw new UsageError(`"${caseId}" is not a case id (case ids look like c_ followed by 22 letters, digits, - or _)`);
+    throw new UsageError(tr("cli.case.badId", { id: caseIdInput.trim() }));
   }
   const receipt = await readReceipt(caseId);
   const server = opts.server ?? receipt?.server ?? (process.env.HASHSAFE_SERVER || undefined);
-  if (!server) {
-    throw new UsageError(`no receipt for case ${caseId} on this machine, so which server? Give --server https://... (or set HASHSAFE_SERVER)`);
+  if (!server) throw new UsageError(tr("cli.case.whichServer", { caseId }));
+  let secret: string | undefined;
+  if (opts.secretStdin) {
+    secret = (await readStdinLine()).trim();
+    if (!secret) throw new UsageError(tr("cli.secret.emptyStdin"));
   }
-  let secret = opts.secret ?? (receipt && sameServer(receipt.server, server) ? receipt.caseSecret : undefined);
+  secret ??= opts.secret ?? (process.env.HASHSAFE_SECRET || undefined);
+  secret ??= receipt && sameServer(receipt.server, server) ? receipt.caseSecret : undefined;
   if (!secret) {
-    if (!canAsk()) {
-      throw new UsageError(
-        `no receipt for case ${caseId} on this machine: give its secret with --secret, or run this in a terminal to be asked for it`,
-      );
-    }
-    secret = await askSecret(`Case secret for ${caseId} (not shown as you type):`);
-    if (!secret) throw new UsageError("no secret given: nothing was done");
+    if (!canAsk()) throw new UsageError(tr("cli.secret.noTerminal", { caseId }));
+    secret = await askSecret(tr("cli.secret.prompt", { caseId }));
+    if (!secret) throw new UsageError(tr("cli.secret.none"));
   }
-  return { server, secret, receipt };
+  return { caseId, server, secret: normalizeSecret(secret), receipt };
 }
 
 function sameServer(a: string, b: string): boolean {

@@ -9,7 +9,8 @@ import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { HashError } from "../pdq/errors.ts";
 
-export type WalkEntry = { path: string; error?: undefined } | { path: string; error: HashError };
+/** `inFolder`: found by walking a folder (not named on the command line). */
+export type WalkEntry = { path: string; error?: undefined; inFolder?: boolean } | { path: string; error: HashError; inFolder?: boolean };
 
 function errorFor(err: unknown, p: string): HashError {
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -53,7 +54,7 @@ async function* walkDir(dir: string, ancestors: Set<string>): AsyncGenerator<Wal
       yield* walkDir(p, ancestors);
       ancestors.delete(real);
     } else if (st.isFile()) {
-      yield { path: p };
+      yield { path: p, inFolder: true };
     }
     // sockets, fifos and devices are not images: ignored silently.
   }

@@ -3,7 +3,8 @@
  * are kept in an owner-only file, `<data dir>/receipts/<caseId>.json`
  * (mode 0600, folder 0700), so that `status` and `withdraw` work later
  * without typing the secret. The secret is the only way to withdraw: the
- * receipt is as private as the images themselves.
+ * receipt is as private as the images themselves. It also names the picture
+ * of each hash (file name and a blurhash), for this device's eyes only.
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,6 +15,10 @@ export interface ReceiptHash {
   id: string;
   type: string;
   value: string;
+  /** The picture it came from, on this device (never sent). */
+  file?: string;
+  /** A tiny blurred preview of that picture (blurhash, never sent). */
+  blurhash?: string;
 }
 
 export interface Receipt {

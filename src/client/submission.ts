@@ -49,6 +49,11 @@ export interface Submission {
   /** Where the receipt was saved, or why it could not be (set by the outbox's delivery). */
   receiptFile?: string;
   receiptError?: string;
+  /**
+   * On this device only, never sent: for "type:value", the picture's file
+   * name and a blurhash, copied into the receipt so `status` can name it.
+   */
+  local?: Record<string, { file?: string; blurhash?: string }>;
 }
 
 /** A new submission of `hashes` (already deduplicated and checked) for `server`. */
@@ -95,7 +100,9 @@ export function receiptOf(sub: Submission): Receipt {
     caseId: sub.caseId,
     caseSecret: sub.caseSecret,
     createdAt: sub.createdAt,
-    hashes: sub.results.flatMap((r) => (r.status === "accepted" ? [{ id: r.id, type: r.type, value: r.value }] : [])),
+    hashes: sub.results.flatMap((r) =>
+      r.status === "accepted" ? [{ id: r.id, type: r.type, value: r.value, ...sub.local?.[`${r.type}:${r.value}`] }] : [],
+    ),
     rejected: sub.results.flatMap((r) => (r.status === "rejected" ? [{ type: r.type, value: r.value, reason: r.reason }] : [])),
   };
 }

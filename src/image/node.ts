@@ -18,7 +18,7 @@ import { HashError } from "../pdq/errors.ts";
 import type { PixelImage } from "../pdq/pixels.ts";
 import { readJpegHead } from "./jpeg-head.ts";
 import { DEFAULT_MAX_PIXELS, megapixels } from "./limits.ts";
-import { type ImageFormat, looksLikeText, sniffFormat } from "./sniff.ts";
+import { describeNonPicture, type ImageFormat, sniffFormat } from "./sniff.ts";
 
 export interface DecodeOptions {
   /** Apply EXIF orientation (default true). False hashes the stored pixel order, as the reference does. */
@@ -103,7 +103,11 @@ function fsError(err: unknown, path: string): HashError {
 
 function notAnImage(head: Uint8Array): HashError {
   if (head.length === 0) return new HashError("EMPTY_FILE", "empty file (0 bytes): nothing to hash");
-  if (looksLikeText(head)) return new HashError("NOT_AN_IMAGE", "not an image: this is a text file");
+  const kind = describeNonPicture(head);
+  if (kind === "pdf") return new HashError("NOT_AN_IMAGE", "not a picture: this is a PDF document (export its pages as pictures to hash them)");
+  if (kind === "svg") return new HashError("NOT_AN_IMAGE", "not a picture: this is an SVG drawing (hashsafe hashes photos; export it as PNG to hash it)");
+  if (kind === "video") return new HashError("NOT_AN_IMAGE", "not a picture: this is a video (`hashsafe submit` sends a video's MD5)");
+  if (kind === "text") return new HashError("NOT_AN_IMAGE", "not an image: this is a text file");
   return new HashError(
     "NOT_AN_IMAGE",
     "not an image: the content is not JPEG, PNG, WebP, GIF, AVIF or TIFF (the file name does not matter)",

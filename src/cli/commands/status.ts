@@ -1,51 +1,66 @@
 /**
  * `hashsafe status <caseId>`: the case's hashes, whether each is active, and
- * what platforms reported about it. The secret comes from the receipt,
- * `--secret`, or a prompt.
+ * what platforms reported about it; each hash named by its picture when this
+ * device has the receipt. The secret comes from the receipt, HASHSAFE_SECRET,
+ * `--secret-stdin`, or a hidden prompt.
  */
 import type { Command } from "commander";
+import type { Receipt } from "../../client/receipts.ts";
 import type { CaseStatusResponse } from "../../protocol/index.ts";
-import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, reportError, resolveCase, shortHash } from "../sharing.ts";
+import { tr } from "../lang.ts";
+import {
+  addNetworkOptions,
+  addSecretOptions,
+  makeClient,
+  type NetworkOptions,
+  printJson,
+  reportError,
+  resolveCase,
+  type SecretOptions,
+  shortHash,
+} from "../sharing.ts";
 
-export interface StatusOptions extends NetworkOptions {
-  secret?: string;
+export interface StatusOptions extends NetworkOptions, SecretOptions {}
+
+/** The picture a hash came from, as the receipt on this device knows it. */
+export function pictureOf(receipt: Receipt | undefined, id: string, value?: string): string | undefined {
+  const h = receipt?.hashes.find((x) => x.id === id || (value !== undefined && x.value === value));
+  return h?.file;
 }
 
-export function formatCaseStatus(server: string, c: CaseStatusResponse): string {
+export function formatCaseStatus(server: string, c: CaseStatusResponse, receipt?: Receipt): string {
   const active = c.hashes.filter((h) => h.status === "active").length;
+  const statusWord = (s: string) => (s === "active" ? tr("cli.status.active") : tr("cli.status.withdrawn"));
   const lines = [
-    `Case ${c.caseId} on ${server}`,
-    `  status:  ${c.status}${c.status === "withdrawn" ? " (every hash withdrawn)" : ""}`,
-    `  created: ${c.createdAt}`,
-    `  hashes:  ${c.hashes.length} (${active} active, ${c.hashes.length - active} withdrawn)`,
+    tr("cli.status.title", { caseId: c.caseId, server }),
+    `  ${tr("cli.status.state")}  ${statusWord(c.status)}${c.status === "withdrawn" ? ` ${tr("cli.status.allWithdrawn")}` : ""}`,
+    `  ${tr("cli.status.created")}  ${c.createdAt}`,
+    `  ${tr("cli.status.hashes")}  ${tr("cli.status.counts", { count: c.hashes.length, active, withdrawn: c.hashes.length - active })}`,
     "",
-    `  ${"hash id".padEnd(18)} ${"hash".padEnd(17)} ${"status".padEnd(9)} ${"blocked".padStart(7)} ${"not blocked".padStart(11)} ${"pending".padStart(7)}`,
+    `  ${tr("cli.status.col.picture").padEnd(24)} ${tr("cli.status.col.id").padEnd(18)} ${tr("cli.status.col.hash").padEnd(17)} ${tr("cli.status.col.status").padEnd(9)} ${tr("cli.status.col.blocked").padStart(9)} ${tr("cli.status.col.notBlocked").padStart(11)} ${tr("cli.status.col.pending").padStart(9)}`,
   ];
   for (const h of c.hashes) {
+    const pic = pictureOf(receipt, h.id, h.value) ?? tr("cli.status.unknownPicture");
     lines.push(
-      `  ${h.id.padEnd(18)} ${shortHash(h.value).padEnd(17)} ${h.status.padEnd(9)} ${String(h.feedback.blocked).padStart(7)} ${String(h.feedback.notBlocked).padStart(11)} ${String(h.feedback.pendingReview).padStart(7)}`,
+      `  ${pic.padEnd(24)} ${h.id.padEnd(18)} ${shortHash(h.value).padEnd(17)} ${statusWord(h.status).padEnd(9)} ${String(h.feedback.blocked).padStart(9)} ${String(h.feedback.notBlocked).padStart(11)} ${String(h.feedback.pendingReview).padStart(9)}`,
     );
   }
   const blocked = c.hashes.reduce((n, h) => n + h.feedback.blocked, 0);
-  lines.push(
-    "",
-    blocked > 0
-      ? `  Platforms reported blocking matching content ${plural(blocked, "time")}.`
-      : "  No platform has reported blocking anything yet (they report as they find matches).",
-  );
+  lines.push("", blocked > 0 ? `  ${tr("cli.status.blocked", { count: blocked })}` : `  ${tr("cli.status.noneBlocked")}`);
+  if (!receipt) lines.push(`  ${tr("cli.status.noReceipt")}`);
   return lines.join("\n") + "\n";
 }
 
-export async function runStatus(caseId: string, opts: StatusOptions): Promise<number> {
-  const { server, secret } = await resolveCase(caseId, opts);
+export async function runStatus(caseIdInput: string, opts: StatusOptions): Promise<number> {
+  const { caseId, server, secret, receipt } = await resolveCase(caseIdInput, opts);
   const client = makeClient(server, { timeout: opts.timeout });
   try {
     const c = await client.getCase(caseId, secret);
     if (opts.format === "json") printJson(c);
-    else process.stdout.write(formatCaseStatus(client.serverUrl, c));
+    else process.stdout.write(formatCaseStatus(client.serverUrl, c, receipt));
     return 0;
   } catch (err) {
-    return reportError(err, { doing: `checking case ${caseId}`, caseCall: true });
+    return reportError(err, { doing: tr("cli.status.doing", { caseId }), caseCall: true });
   } finally {
     await client.close();
   }
@@ -54,12 +69,10 @@ export async function runStatus(caseId: string, opts: StatusOptions): Promise<nu
 export function registerStatus(program: Command): void {
   const cmd = program
     .command("status")
-    .description("show a submitted case: its hashes, whether each is active, and what platforms reported")
-    .argument("<caseId>", "the case id printed by submit")
-    .option("--secret <secret>", "the case secret (default: from the receipt on this machine, or asked for)");
-  addNetworkOptions(cmd, "server address (default: from the receipt, or HASHSAFE_SERVER)").action(
-    async (caseId: string, opts: StatusOptions) => {
-      process.exitCode = await runStatus(caseId, opts);
-    },
-  );
+    .description(tr("cli.help.status"))
+    .argument("<caseId>", tr("cli.help.caseIdArg"));
+  addSecretOptions(cmd);
+  addNetworkOptions(cmd, tr("cli.help.serverFromReceipt")).action(async (caseId: string, opts: StatusOptions) => {
+    process.exitCode = await runStatus(caseId, opts);
+  });
 }

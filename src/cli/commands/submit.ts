@@ -18,6 +18,9 @@ import { defaultJobs } from "../hashing.ts";
 import { gatherHashes, type GatherResult } from "../hash-inputs.ts";
 import { parsePositiveInt, UsageError } from "../output.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
+import { tr } from "../lang.ts";
+import { skippedSummary } from "../pictures.ts";
+import { localNames } from "../thumb.ts";
 import {
   addNetworkOptions,
   makeClient,
@@ -39,6 +42,7 @@ export interface SubmitOptions extends NetworkOptions {
   yes?: boolean;
   dryRun?: boolean;
   receipt: boolean;
+  list?: string[];
 }
 
 function parseMinQuality(v: string): number {
@@ -47,18 +51,16 @@ function parseMinQuality(v: string): number {
   return n;
 }
 
-/** Messages about the inputs: problems, weak hashes left out, repeats. */
+/** Messages about the inputs: problems, skipped non-pictures, weak hashes left out, repeats. */
 function reportInputs(g: GatherResult, minQuality: number): void {
   for (const p of g.problems) say(`${p.source}: ${p.message}`);
+  const skipped = skippedSummary(g.skipped);
+  if (skipped) say(skipped);
   if (g.lowQuality.length > 0) {
-    say(
-      `left out ${plural(g.lowQuality.length, "image")} whose hash quality is under ${minQuality}: ` +
-        `the picture has too little detail (flat, dark or blurred) for its hash to recognise copies reliably, ` +
-        `and a weak hash can match unrelated pictures. (--min-quality 0 sends them anyway.)`,
-    );
-    for (const h of g.lowQuality) say(`  left out: ${h.source} (quality ${h.quality})`);
+    say(tr("cli.submit.lowQuality", { count: g.lowQuality.length, min: minQuality }));
+    for (const h of g.lowQuality) say(`  ${tr("cli.submit.leftOut", { source: h.source, quality: h.quality ?? 0 })}`);
   }
-  if (g.repeats > 0) say(`${plural(g.repeats, "repeated hash", "repeated hashes")} will be sent once`);
+  if (g.repeats > 0) say(tr("cli.submit.repeats", { count: g.repeats }));
 }
 
 /** The case id, secret and next steps, printed once and prominently. */
@@ -67,36 +69,36 @@ export function printCaseBanner(sub: Submission, options: { serverFromEnv: boole
   const accepted = sub.results.filter((r) => r.status === "accepted").length;
   const rejected = sub.results.filter((r) => r.status === "rejected");
   // With a receipt, status and withdraw find the server and the secret in it.
+  // The secret is never suggested on the command line (shell history, `ps`): without a receipt, it is asked for.
   const serverFlag = receiptFile || options.serverFromEnv ? "" : ` --server ${sub.server}`;
-  const secretFlag = receiptFile ? "" : " --secret <case secret>";
   const rule = "=".repeat(72);
   const lines = [
     "",
     rule,
-    `  Submitted: ${plural(accepted, "hash", "hashes")} to ${sub.server}`,
-    ...(rejected.length > 0 ? [`  (${rejected.length} refused by the server; see the messages above)`] : []),
+    `  ${tr("cli.banner.submitted", { count: accepted, server: sub.server })}`,
+    ...(rejected.length > 0 ? [`  ${tr("cli.banner.refused", { count: rejected.length })}`] : []),
     "",
-    `    Case id:      ${sub.caseId}`,
-    `    Case secret:  ${sub.caseSecret}`,
+    `    ${tr("cli.banner.caseId").padEnd(20)}${sub.caseId}`,
+    `    ${tr("cli.banner.caseSecret").padEnd(20)}${sub.caseSecret}`,
     "",
-    "  Keep the secret private, like a password: with it anyone can see this",
-    "  case and withdraw its hashes. The server cannot show it again.",
+    `  ${tr("cli.banner.keepSecret")}`,
     receiptFile
-      ? `  A copy is saved, readable only by you, in:\n    ${receiptFile}`
+      ? `  ${tr("cli.banner.receiptSaved")}\n    ${receiptFile}`
       : sub.receipt
-        ? `  The receipt could NOT be saved (${sub.receiptError ?? "unknown error"}):\n  write the id and secret down now.`
-        : "  No receipt was saved (--no-receipt): write the id and secret down now.",
+        ? `  ${tr("cli.banner.receiptFailed", { error: sub.receiptError ?? "?" })}`
+        : `  ${tr("cli.banner.noReceipt")}`,
     "",
-    "  What next:",
-    `    see what platforms report:  hashsafe status ${sub.caseId}${serverFlag}${secretFlag}`,
-    `    withdraw every hash:        hashsafe withdraw ${sub.caseId}${serverFlag}${secretFlag}`,
-    `    withdraw one hash:          hashsafe withdraw ${sub.caseId} --hash <hash id>${serverFlag}${secretFlag}`,
+    `  ${tr("cli.banner.next")}`,
+    `    ${tr("cli.banner.nextStatus").padEnd(34)}hashsafe status ${sub.caseId}${serverFlag}`,
+    `    ${tr("cli.banner.nextWithdrawAll").padEnd(34)}hashsafe withdraw ${sub.caseId}${serverFlag}`,
+    `    ${tr("cli.banner.nextWithdrawOne").padEnd(34)}hashsafe withdraw --file <${tr("cli.banner.pictureWord")}>${serverFlag}`,
+    ...(receiptFile ? [] : [`  ${tr("cli.banner.secretHint")}`]),
     rule,
     "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
   for (const r of rejected) {
-    if (r.status === "rejected") say(`the server refused hash ${r.value} (${r.reason})`);
+    if (r.status === "rejected") say(tr("cli.banner.refusedHash", { value: r.value, reason: r.reason }));
   }
 }
 
@@ -130,18 +132,26 @@ export function queuedJson(sub: Submission, file: string): Record<string, unknow
  * through. Stops at the first connection failure (the server is down: the
  * new submission will be queued too).
  */
-async function flushOutbox(outbox: Outbox, client: HashShareClient): Promise<Submission[]> {
+async function flushOutbox(outbox: Outbox, client: HashShareClient, ask: boolean): Promise<Submission[]> {
   const { items, problems } = await outbox.list();
   for (const p of problems) say(`${p.file}: ${p.message}`);
   const done: Submission[] = [];
   const mine = items.filter((i) => i.server === client.serverUrl);
-  if (mine.length > 0) say(`first sending ${plural(mine.length, "earlier submission")} waiting in the outbox`);
+  const others = items.filter((i) => i.server !== client.serverUrl);
+  if (others.length > 0) say(tr("cli.submit.otherQueued", { count: others.length }));
+  if (mine.length > 0 && ask) {
+    process.stderr.write(`${tr("cli.submit.earlierWaiting", { count: mine.length, server: client.serverUrl, date: mine[0].createdAt.slice(0, 16).replace("T", " ") })}\n`);
+    if (!(await confirm(tr("cli.submit.earlierAsk", { count: mine.length })))) {
+      say(tr("cli.submit.earlierKept", { count: mine.length }));
+      return done;
+    }
+  } else if (mine.length > 0) say(tr("cli.submit.earlierSending", { count: mine.length }));
   for (const item of mine) {
     try {
       done.push(await outbox.deliver(client, item, { inOutbox: true }));
     } catch (err) {
       const cause = err instanceof OutboxSaved ? err.cause : err;
-      say(`an earlier submission (${item.createdAt}) is still waiting in the outbox: ${cause instanceof Error ? cause.message : String(cause)}`);
+      say(tr("cli.submit.earlierStillWaiting", { date: item.createdAt, error: cause instanceof Error ? cause.message : String(cause) }));
       if (cause instanceof NetworkError) break;
     }
   }
@@ -151,74 +161,58 @@ async function flushOutbox(outbox: Outbox, client: HashShareClient): Promise<Sub
 export async function runSubmit(args: string[], opts: SubmitOptions): Promise<number> {
   const json = opts.format === "json";
   const server = serverFrom(opts.server);
-  if (!server && !opts.dryRun) throw new UsageError("which server? Give --server https://... (or set HASHSAFE_SERVER)");
+  if (!server && !opts.dryRun) throw new UsageError(tr("cli.whichServer"));
   // Check the address before any work, so that a refused address costs nothing.
   const client = server ? makeClient(server, { timeout: opts.timeout }) : undefined;
   try {
-    const g = await gatherHashes(args, opts);
+    const g = await gatherHashes(args, { ...opts, lists: opts.list ?? [] });
     reportInputs(g, opts.minQuality);
     const inputTrouble = g.problems.length > 0;
     if (g.hashes.length === 0) {
-      say(
-        g.lowQuality.length > 0
-          ? "nothing to send: every hash was left out for low quality (see above)"
-          : "nothing to send: no image or hash was found in the given paths",
-      );
+      say(g.lowQuality.length > 0 ? tr("cli.submit.nothingLowQuality") : tr("cli.submit.nothing"));
       return SHARE_EXIT.PARTIAL;
     }
     const clientInfo = client?.clientInfo ?? { name: "hashsafe", version: VERSION };
     const sub = newSubmission(client?.serverUrl ?? "", g.hashes.map(({ type, value }) => ({ type, value })), clientInfo, {
       receipt: opts.receipt,
     });
+    if (opts.receipt) sub.local = await localNames(g.hashes);
 
     if (opts.dryRun) {
       for (const req of sub.requests) {
         process.stdout.write((json ? JSON.stringify(req.body) : JSON.stringify(req.body, null, 2)) + "\n");
       }
-      const where = client ? `${client.serverUrl}/v1/cases` : "the server's /v1/cases";
-      say(
-        `dry run: nothing was sent. Above is exactly the request body that would be sent to ${where}` +
-          (sub.requests.length > 1 ? ` (the first; the others add the rest to the new case, 500 hashes each)` : "") +
-          `: ${plural(g.hashes.length, "hash", "hashes")} and the program's name and version, nothing else.`,
-      );
+      const where = client ? `${client.serverUrl}/v1/cases` : "/v1/cases";
+      say(tr("cli.submit.dryRun", { where, count: g.hashes.length }) + (sub.requests.length > 1 ? ` ${tr("cli.submit.dryRunMore")}` : ""));
       return inputTrouble ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;
     }
     if (!client) throw new Error("internal: no client");
 
-    const what = `${plural(g.hashes.length, "hash", "hashes")} to ${client.serverUrl}`;
+    const what = { count: g.hashes.length, server: client.serverUrl };
     if (!opts.yes) {
       if (!canAsk()) {
-        say(
-          `not sending: ${what} need a confirmation, and there is no terminal to ask on. ` +
-            `Check what would be sent with --dry-run, then run again with --yes.`,
-        );
+        say(tr("cli.submit.needsYes", what));
         return SHARE_EXIT.USAGE;
       }
-      process.stderr.write(
-        `\nAbout to send ${what}.\n` +
-          `Only the hashes are sent: no image, file name, size, date or other detail leaves this machine.\n`,
-      );
-      if (!(await confirm("Send them?"))) {
-        say("nothing was sent.");
+      process.stderr.write(`\n${tr("cli.submit.about", what)}\n${tr("cli.submit.onlyHashes")}\n${tr("common.hash.explain")}\n`);
+      if (!(await confirm(tr("cli.submit.ask", { count: g.hashes.length })))) {
+        say(tr("cli.submit.declined"));
         return SHARE_EXIT.DECLINED;
       }
     } else if (!json) {
-      say(`sending ${what} (only the hashes)`);
+      say(tr("cli.submit.sending", what));
     }
 
     const outbox = new Outbox();
-    const earlier = await flushOutbox(outbox, client);
+    const earlier = await flushOutbox(outbox, client, !opts.yes && canAsk());
     const serverFromEnv = !opts.server && Boolean(process.env.HASHSAFE_SERVER);
     try {
       await outbox.deliver(client, sub);
     } catch (err) {
       if (err instanceof OutboxSaved) {
         const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
-        say(`could not deliver the hashes now: ${cause}`);
-        say(
-          `nothing is lost: the submission is saved in the outbox (${err.file}) and will be sent, ` +
-            `as the same request, by \`hashsafe outbox send\` or the next \`hashsafe submit\`.`,
-        );
+        say(tr("cli.submit.notNow", { error: cause }));
+        say(tr("cli.submit.queued", { file: err.file }));
         if (json) printJson({ ...queuedJson(sub, err.file), ...(earlier.length ? { outbox: earlier.map(deliveredJson) } : {}) });
         else {
           for (const e of earlier) printCaseBanner(e, { serverFromEnv });
@@ -256,16 +250,17 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
 export function registerSubmit(program: Command): void {
   const cmd = program
     .command("submit")
-    .description("hash images here and send only the hashes to a hash-sharing server; prints a case id and secret")
-    .argument("<inputs...>", "image files, folders (walked recursively), hash lists, or hashes")
+    .description(tr("cli.help.submit"))
+    .argument("[inputs...]", tr("cli.help.submitInputs"))
+    .option("--list <file>", tr("cli.help.list"), (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("--mode <mode>", "full or squash512, as for `hash`").choices(["full", "squash512"]).default("full"))
     .option("--no-orient", "ignore EXIF orientation (as for `hash`)")
     .option("--max-pixels <n>", "refuse images with more pixels than this", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
     .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs())
     .option("--min-quality <n>", "leave out hashes under this quality (0..100)", parseMinQuality, 50)
-    .option("-y, --yes", "send without asking for confirmation")
-    .option("--dry-run", "print exactly the request body that would be sent, and send nothing")
-    .option("--no-receipt", "do not save the case id and secret in a receipt file");
+    .option("-y, --yes", tr("cli.help.submitYes"))
+    .option("--dry-run", tr("cli.help.dryRun"))
+    .option("--no-receipt", tr("cli.help.noReceipt"));
   addNetworkOptions(cmd).action(async (inputs: string[], opts: SubmitOptions) => {
     process.exitCode = await runSubmit(inputs, opts);
   });

@@ -1,34 +1,105 @@
 /**
- * `hashsafe withdraw <caseId> [--hash ID]`: withdraw every hash of a case, or
- * some of them. Platforms see a withdrawal record at their next feed update.
+ * `hashsafe withdraw <caseId> [--hash ID] [--file PICTURE] [--yes]`: withdraw
+ * every hash of a case, or some of them. Platforms see a withdrawal record at
+ * their next feed update and stop blocking. It cannot be undone, so on a
+ * terminal it asks first (how many hashes, which case, what it means);
+ * without a terminal it needs --yes.
  */
 import type { Command } from "commander";
-import { saveReceipt } from "../../client/receipts.ts";
+import { listReceipts, type Receipt, readReceipt, saveReceipt } from "../../client/receipts.ts";
 import type { WithdrawResponse } from "../../protocol/index.ts";
 import { HashIdSchema } from "../../protocol/index.ts";
+import { EXIT } from "../exit.ts";
+import { hashEntries } from "../hashing.ts";
+import { normalizeCaseId, normalizeHashId } from "../ids.ts";
+import { tr } from "../lang.ts";
 import { UsageError } from "../output.ts";
-import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, reportError, resolveCase, say } from "../sharing.ts";
+import { canAsk, confirm } from "../secret-prompt.ts";
+import {
+  addNetworkOptions,
+  addSecretOptions,
+  makeClient,
+  type NetworkOptions,
+  printJson,
+  reportError,
+  resolveCase,
+  say,
+  type SecretOptions,
+} from "../sharing.ts";
 import { formatCaseStatus } from "./status.ts";
 
-export interface WithdrawOptions extends NetworkOptions {
-  secret?: string;
+export interface WithdrawOptions extends NetworkOptions, SecretOptions {
   hash?: string[];
+  file?: string[];
+  yes?: boolean;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export async function runWithdraw(caseId: string, opts: WithdrawOptions): Promise<number> {
-  const hashIds = opts.hash ?? [];
-  for (const id of hashIds) {
-    if (!HashIdSchema.safeParse(id).success) {
-      throw new UsageError(`"${id}" is not a hash id (hash ids look like h_ followed by 16 letters, digits, - or _; \`hashsafe status ${caseId}\` lists them)`);
-    }
+/** The PDQ hash of a picture, hashed here (nothing is sent). */
+async function pictureHash(file: string): Promise<string> {
+  let out: string | undefined;
+  let problem: string | undefined;
+  await hashEntries([{ path: file }], { mode: "full", orient: true, jobs: 1 }, (rec) => {
+    if (rec.error) problem = rec.error.message;
+    else out = rec.result.hash;
+  });
+  if (!out) throw new UsageError(`${file}: ${problem ?? "?"}`);
+  return out;
+}
+
+/** The hash ids of `files` in the receipts of this device: of `caseId`, or of any case when none is given. */
+async function idsOfFiles(files: string[], caseId: string | undefined): Promise<{ caseId: string; ids: string[] }> {
+  const receipts: Receipt[] = caseId ? [await readReceipt(caseId)].filter((r): r is Receipt => Boolean(r)) : await listReceipts();
+  if (receipts.length === 0) throw new UsageError(caseId ? tr("cli.withdraw.file.noReceipt", { caseId }) : tr("cli.withdraw.file.noReceipts"));
+  let found: string | undefined;
+  const ids: string[] = [];
+  for (const file of files) {
+    const value = await pictureHash(file);
+    const hits = receipts.flatMap((r) => r.hashes.filter((h) => h.value === value).map((h) => ({ r, h })));
+    const open = hits.filter((x) => !x.r.withdrawnAt);
+    const hit = open[0] ?? hits[0];
+    if (!hit) throw new UsageError(tr("cli.withdraw.file.notFound", { file }));
+    if (found && found !== hit.r.caseId) throw new UsageError(tr("cli.withdraw.file.twoCases"));
+    found = hit.r.caseId;
+    ids.push(hit.h.id);
   }
-  const { server, secret, receipt } = await resolveCase(caseId, opts);
+  return { caseId: found!, ids };
+}
+
+export async function runWithdraw(caseIdInput: string | undefined, opts: WithdrawOptions): Promise<number> {
+  let hashIds = (opts.hash ?? []).map(normalizeHashId);
+  for (const id of hashIds) {
+    if (!HashIdSchema.safeParse(id).success) throw new UsageError(tr("cli.withdraw.badHashId", { id, caseId: caseIdInput ?? "" }));
+  }
+  let caseArg = caseIdInput === undefined ? undefined : normalizeCaseId(caseIdInput);
+  if (opts.file?.length) {
+    const got = await idsOfFiles(opts.file, caseArg);
+    caseArg = got.caseId;
+    hashIds = [...new Set([...hashIds, ...got.ids])];
+  }
+  if (!caseArg) throw new UsageError(tr("cli.withdraw.whichCase"));
+  const { caseId, server, secret, receipt } = await resolveCase(caseArg, opts);
   const client = makeClient(server, { timeout: opts.timeout });
   try {
+    if (!opts.yes) {
+      if (!canAsk()) {
+        say(tr("cli.withdraw.needsYes"));
+        return EXIT.NONE;
+      }
+      const count = hashIds.length > 0 ? hashIds.length : (receipt?.hashes.length ?? (await client.getCase(caseId, secret)).hashes.filter((h) => h.status === "active").length);
+      const names = hashIds.map((id) => receipt?.hashes.find((h) => h.id === id)?.file ?? id);
+      process.stderr.write(
+        `\n${hashIds.length > 0 ? tr("cli.withdraw.confirmSome", { count, caseId, which: names.join(", ") }) : tr("cli.withdraw.confirmAll", { count, caseId })}\n` +
+          `${tr("cli.withdraw.meaning", { count })}\n`,
+      );
+      if (!(await confirm(tr("cli.withdraw.ask")))) {
+        say(tr("cli.withdraw.declined"));
+        return EXIT.NONE;
+      }
+    }
     let res: WithdrawResponse | undefined;
     if (hashIds.length === 0) {
       res = await client.withdrawCase(caseId, secret);
@@ -37,7 +108,7 @@ export async function runWithdraw(caseId: string, opts: WithdrawOptions): Promis
         try {
           await saveReceipt(receipt);
         } catch (err) {
-          say(`the case was withdrawn, but its receipt could not be updated (${err instanceof Error ? err.message : String(err)})`);
+          say(tr("cli.withdraw.receiptNotUpdated", { error: err instanceof Error ? err.message : String(err) }));
         }
       }
     } else {
@@ -46,17 +117,16 @@ export async function runWithdraw(caseId: string, opts: WithdrawOptions): Promis
     if (!res) throw new Error("internal: no answer");
     if (opts.format === "json") printJson(res);
     else {
-      const what = hashIds.length === 0 ? `every hash of case ${caseId}` : plural(hashIds.length, "hash", "hashes") + ` of case ${caseId}`;
       process.stdout.write(
-        `Withdrawn: ${what}.\n` +
-          `Platforms receive the withdrawal at their next feed update and stop matching against ${hashIds.length === 1 ? "it" : "them"}.\n` +
-          `(A hash that someone else submitted too stays active for them.)\n\n`,
+        `${hashIds.length === 0 ? tr("cli.withdraw.doneAll", { caseId }) : tr("cli.withdraw.doneSome", { count: hashIds.length, caseId })}\n` +
+          `${tr("cli.withdraw.doneNext", { count: hashIds.length === 0 ? 2 : hashIds.length })}\n` +
+          `${tr("cli.withdraw.shared")}\n\n`,
       );
-      process.stdout.write(formatCaseStatus(client.serverUrl, res));
+      process.stdout.write(formatCaseStatus(client.serverUrl, res, receipt));
     }
     return 0;
   } catch (err) {
-    return reportError(err, { doing: `withdrawing from case ${caseId}`, caseCall: true, hashCall: hashIds.length > 0 });
+    return reportError(err, { doing: tr("cli.withdraw.doing", { caseId }), caseCall: true, hashCall: hashIds.length > 0 });
   } finally {
     await client.close();
   }
@@ -65,13 +135,13 @@ export async function runWithdraw(caseId: string, opts: WithdrawOptions): Promis
 export function registerWithdraw(program: Command): void {
   const cmd = program
     .command("withdraw")
-    .description("withdraw the hashes of a case (all of them, or one with --hash)")
-    .argument("<caseId>", "the case id printed by submit")
-    .option("--hash <id>", "withdraw only this hash (repeat for several; ids are listed by `status`)", collect)
-    .option("--secret <secret>", "the case secret (default: from the receipt on this machine, or asked for)");
-  addNetworkOptions(cmd, "server address (default: from the receipt, or HASHSAFE_SERVER)").action(
-    async (caseId: string, opts: WithdrawOptions) => {
-      process.exitCode = await runWithdraw(caseId, opts);
-    },
-  );
+    .description(tr("cli.help.withdraw"))
+    .argument("[caseId]", tr("cli.help.caseIdArgWithdraw"))
+    .option("--hash <id>", tr("cli.help.withdrawHash"), collect)
+    .option("--file <picture>", tr("cli.help.withdrawFile"), collect)
+    .option("-y, --yes", tr("cli.help.withdrawYes"));
+  addSecretOptions(cmd);
+  addNetworkOptions(cmd, tr("cli.help.serverFromReceipt")).action(async (caseId: string | undefined, opts: WithdrawOptions) => {
+    process.exitCode = await runWithdraw(caseId, opts);
+  });
 }
