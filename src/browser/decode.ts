@@ -11,6 +11,7 @@
  *   as in the CLI (`imageOrientation: "from-image"`); `orient: false` keeps
  *   the stored pixel order: Chromium 150 rotates even with `"none"`, so the
  *   JPEG header's orientation is undone here.
+ * - PNG is decoded by png.ts (the canvas premultiplies alpha): exact for every PNG.
  * - HEIC/HEIF goes through src/image/heic.ts when the build has it.
  *
  * docs/browser.md has what was measured. Runs in a worker or a page; no Node APIs.
@@ -20,6 +21,7 @@ import type { PixelImage } from "../pdq/pixels.ts";
 import { DEFAULT_MAX_PIXELS, megapixels } from "../image/limits.ts";
 import { type ImageFormat, looksLikeText, sniffFormat } from "../image/sniff.ts";
 import { readImageHead } from "./header.ts";
+import { decodePng } from "./png.ts";
 
 export interface BrowserDecodeOptions {
   /** Apply EXIF orientation (default true), as the CLI does. */
@@ -98,6 +100,11 @@ export async function decodeInBrowser(bytes: Uint8Array, options: BrowserDecodeO
   if (!looksComplete(bytes, format)) {
     // Browsers draw what they can of a cut-off file (grey below); sharp refuses it. So do we.
     throw new HashError("TRUNCATED", `truncated ${format.toUpperCase()}: the file is damaged or was not copied completely`);
+  }
+  if (format === "png") {
+    // Our own decoder: the canvas premultiplies alpha (and browsers differ on gAMA); see png.ts.
+    const png = await decodePng(bytes);
+    return { data: png.data, width: png.width, height: png.height, channels: 4, format, orientation: 1 };
   }
   let bitmap: ImageBitmap;
   try {

@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import zlib from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type RunningServer, startServer, type StartOptions } from "../../src/server/index.ts";
 import { ROOT } from "../helpers.ts";
@@ -130,4 +131,82 @@ export async function serveFixtures(page: Page, origin: string, files: Map<strin
     if (!body) return route.fulfill({ status: 404, body: "" });
     return route.fulfill({ status: 200, body, headers: { "content-type": "application/octet-stream" } });
   });
+}
+
+/**
+ * A small PNG encoder for the tests (node:zlib), so colour types and bit
+ * depths sharp does not write (grey at 1, 2, 4 bits, tRNS colour keys) can be
+ * checked against sharp's decoding. Each row uses filter `y % 5`, so all five
+ * filters are exercised. `samples` holds one number per sample, at `bitDepth`.
+ */
+export function encodePng(o: {
+  width: number;
+  height: number;
+  colorType: 0 | 2 | 3 | 4 | 6;
+  bitDepth: 1 | 2 | 4 | 8 | 16;
+  samples: ArrayLike<number>;
+  palette?: Uint8Array;
+  trns?: Uint8Array;
+}): Buffer {
+  const ch = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[o.colorType];
+  const bits = ch * o.bitDepth;
+  const rowBytes = Math.ceil((o.width * bits) / 8);
+  const bpp = Math.max(1, bits >> 3);
+  const rows: Buffer[] = [];
+  let prev = Buffer.alloc(rowBytes);
+  for (let y = 0; y < o.height; y++) {
+    const row = Buffer.alloc(rowBytes);
+    for (let x = 0; x < o.width; x++) {
+      for (let c = 0; c < ch; c++) {
+        const v = o.samples[(y * o.width + x) * ch + c];
+        if (o.bitDepth === 16) row.writeUInt16BE(v, (x * ch + c) * 2);
+        else if (o.bitDepth === 8) row[x * ch + c] = v;
+        else {
+          const bit = x * o.bitDepth;
+          row[bit >> 3] |= v << (8 - o.bitDepth - (bit & 7));
+        }
+      }
+    }
+    const f = y % 5;
+    const out = Buffer.alloc(rowBytes + 1);
+    out[0] = f;
+    for (let i = 0; i < rowBytes; i++) {
+      const a = i >= bpp ? row[i - bpp] : 0;
+      const b = y > 0 ? prev[i] : 0;
+      const c = y > 0 && i >= bpp ? prev[i - bpp] : 0;
+      let pred = 0;
+      if (f === 1) pred = a;
+      else if (f === 2) pred = b;
+      else if (f === 3) pred = (a + b) >> 1;
+      else if (f === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[i + 1] = (row[i] - pred) & 255;
+    }
+    rows.push(out);
+    prev = row;
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(o.width, 0);
+  ihdr.writeUInt32BE(o.height, 4);
+  ihdr[8] = o.bitDepth;
+  ihdr[9] = o.colorType;
+  const parts = [Buffer.from("\x89PNG\r\n\x1a\n", "latin1"), chunk("IHDR", ihdr)];
+  if (o.palette) parts.push(chunk("PLTE", Buffer.from(o.palette)));
+  if (o.trns) parts.push(chunk("tRNS", Buffer.from(o.trns)));
+  const data = zlib.deflateSync(Buffer.concat(rows));
+  // Two IDAT chunks, to check they are joined.
+  const cut = data.length >> 1;
+  parts.push(chunk("IDAT", data.subarray(0, cut)), chunk("IDAT", data.subarray(cut)), chunk("IEND", Buffer.alloc(0)));
+  return Buffer.concat(parts);
 }
