@@ -279,7 +279,7 @@ describe("faults", { timeout: 90_000 }, () => {
         { id: feedIdOf.get(a.hashes[0].value), distance: 0 },
       ]);
       // Withdraw after the restart works with the receipt's secret.
-      const w = await cli(["withdraw", a.caseId]);
+      const w = await cli(["withdraw", a.caseId, "--yes"]);
       expect(w.code, show(w)).toBe(0);
       expect(countRows(db, "cases")).toBe(2);
     } finally {

@@ -238,7 +238,7 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
   });
 
   test("withdraw: the feed carries withdrawal records, lookup stops matching, the shared hash stays active", async () => {
-    const w = await cli(["withdraw", caseA.caseId, "--format", "json"]);
+    const w = await cli(["withdraw", caseA.caseId, "--format", "json", "--yes"]);
     expect(w.code, show(w)).toBe(0);
     expect(json(w).hashes.every((h: { status: string }) => h.status === "withdrawn")).toBe(true);
     expect(JSON.parse(readFileSync(path.join(home, "receipts", `${caseA.caseId}.json`), "utf8")).withdrawnAt).toEqual(expect.any(String));
@@ -281,7 +281,7 @@ describe("sharing hashes end to end", { timeout: 60_000 }, () => {
 
     // Withdrawing one hash of case B (--hash) makes the shared hash withdrawn everywhere.
     const bShared = b.hashes.find((h: { value: string }) => h.value === shared.value).id;
-    const one = await cli(["withdraw", caseB.caseId, "--hash", bShared, "--secret", caseB.caseSecret, "--server", server.url]);
+    const one = await cli(["withdraw", caseB.caseId, "--hash", bShared, "--secret", caseB.caseSecret, "--server", server.url, "--yes"]);
     expect(one.code, show(one)).toBe(0);
     expect(one.stdout).toContain("Withdrawn: 1 hash");
     const gone = await cli(["lookup", submitted[0].hash, "--server", server.url, "--key", key, "--format", "json", "--max-distance", "0"]);
