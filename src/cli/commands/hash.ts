@@ -8,7 +8,11 @@ import { type FileRecord, defaultJobs, hashEntries } from "../hashing.ts";
 import { defaultFormat, parseFormat, parsePositiveInt, RecordWriter, Sink, UsageError } from "../output.ts";
 import { startProgress } from "../progress.ts";
 import { EXIT } from "../exit.ts";
-import { collectInputs } from "../walk.ts";
+import { collectInputs, type WalkEntry } from "../walk.ts";
+import { picturesOnly, skippedSummary } from "../pictures.ts";
+import { md5OfFile } from "../hash-inputs.ts";
+import { tryReadHead } from "../../image/node.ts";
+import { isVideo } from "../../image/sniff.ts";
 
 export interface HashCommandOptions {
   format?: string;
@@ -31,6 +35,8 @@ export interface HashRecord extends Record<string, unknown> {
   mode?: PdqMode;
   orientation?: number;
   lowQuality?: true;
+  /** "md5" for a video (MD5 of the file's bytes, as StopNCII hashes videos); absent for PDQ. */
+  type?: "md5";
   dihedral?: Record<string, string>;
   error?: { code: string; message: string };
 }
@@ -76,7 +82,18 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
   const sink = new Sink(opts.output);
   const format = parseFormat(opts.format, ["text", "json", "ndjson", "csv"]) ?? defaultFormat(sink.isTerminal);
   const writer = new RecordWriter<HashRecord>(sink, format, csvColumns(Boolean(opts.dihedral)), textLine);
-  const entries = await collectInputs(paths);
+  // Folders give pictures and videos only (the rest: one summary line); videos get the MD5 of their bytes.
+  const only = await picturesOnly(await collectInputs(paths), ["video"]);
+  const entries: WalkEntry[] = [];
+  const videos: string[] = [];
+  for (let i = 0; i < only.entries.length; i++) {
+    const e = only.entries[i];
+    const head = e.error ? null : only.kinds.get(i) === "video" ? null : await tryReadHead(e.path);
+    if (!e.error && (only.kinds.get(i) === "video" || (head !== null && isVideo(head)))) videos.push(e.path);
+    else entries.push(e);
+  }
+  const skipped = skippedSummary(only.skipped);
+  if (skipped) say(skipped);
   const progress = startProgress(entries.length, "hashing");
   let failed = 0;
   let weak = 0;
@@ -101,10 +118,21 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
         progress.tick();
       },
     );
+    for (const v of videos) {
+      try {
+        await writer.write({ path: v, type: "md5", hash: await md5OfFile(v) });
+      } catch (err) {
+        failed++;
+        const message = err instanceof Error ? err.message : String(err);
+        say(`${v}: ${message}`);
+        await writer.write({ path: v, error: { code: "READ_ERROR", message } });
+      }
+    }
   } finally {
     progress.stop();
     await writer.end();
   }
+  entries.push(...videos.map((path) => ({ path })));
   const hashed = entries.length - failed;
   if (entries.length === 0) {
     say("no files found in the given paths");
