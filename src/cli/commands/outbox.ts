@@ -11,6 +11,45 @@ import { Outbox, OutboxSaved } from "../../client/outbox.ts";
 import { type Submission, submissionHashes } from "../../client/submission.ts";
 import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, say, SHARE_EXIT } from "../sharing.ts";
 import { deliveredJson, printCaseBanner } from "./submit.ts";
+import { canAsk, confirm } from "../secret-prompt.ts";
+import { tr } from "../lang.ts";
+
+/**
+ * `outbox remove ID` / `outbox clear`: forget waiting submissions (nothing is
+ * sent). Asks on a terminal; --yes skips; without a terminal and without
+ * --yes nothing is removed (exit 1).
+ */
+export async function runOutboxRemove(ids: string[] | "all", opts: { yes?: boolean }): Promise<number> {
+  const outbox = new Outbox();
+  const { items } = await outbox.list();
+  const chosen = ids === "all" ? items : items.filter((i) => ids.some((id) => id.trim() === i.id));
+  if (ids !== "all") {
+    const missing = ids.filter((id) => !items.some((i) => i.id === id.trim()));
+    if (missing.length > 0) {
+      say(tr("cli.outbox.notFound", { id: missing.join(", ") }));
+      return SHARE_EXIT.PARTIAL;
+    }
+  }
+  if (chosen.length === 0) {
+    process.stdout.write(`${tr("cli.outbox.empty")}
+`);
+    return SHARE_EXIT.OK;
+  }
+  if (!opts.yes) {
+    if (!canAsk()) {
+      say(tr("cli.outbox.needsYes", { count: chosen.length }));
+      return 1;
+    }
+    process.stderr.write(`\n${tr("cli.outbox.confirm", { count: chosen.length, servers: [...new Set(chosen.map((c) => c.server))].join(", ") })}\n`);
+    if (!(await confirm(tr("cli.outbox.ask", { count: chosen.length })))) {
+      say(tr("cli.outbox.kept"));
+      return 1;
+    }
+  }
+  for (const c of chosen) await outbox.remove(c.id);
+  process.stdout.write(`${tr("cli.outbox.removed", { count: chosen.length })}\n`);
+  return SHARE_EXIT.OK;
+}
 
 function itemJson(sub: Submission, file: string): Record<string, unknown> {
   return {
@@ -114,6 +153,21 @@ export function registerOutbox(program: Command): void {
     .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"))
     .action(async (opts: { format?: string }) => {
       process.exitCode = await runOutboxList(opts);
+    });
+  outbox
+    .command("remove")
+    .description(tr("cli.help.outboxRemove"))
+    .argument("<ids...>", tr("cli.help.outboxIds"))
+    .option("-y, --yes", tr("cli.help.outboxYes"))
+    .action(async (ids: string[], opts: { yes?: boolean }) => {
+      process.exitCode = await runOutboxRemove(ids, opts);
+    });
+  outbox
+    .command("clear")
+    .description(tr("cli.help.outboxClear"))
+    .option("-y, --yes", tr("cli.help.outboxYes"))
+    .action(async (opts: { yes?: boolean }) => {
+      process.exitCode = await runOutboxRemove("all", opts);
     });
   addNetworkOptions(
     outbox.command("send").description("deliver the waiting submissions (each to its own server, with its original request)"),
