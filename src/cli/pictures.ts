@@ -11,6 +11,8 @@ import { describeNonPicture, type NonPictureKind } from "../image/sniff.ts";
 import { tr } from "./lang.ts";
 import type { WalkEntry } from "./walk.ts";
 
+const PICTURE_NAME = /\.(jpe?g|png|webp|gif|avif|heic|heif|tiff?|bmp)$/i;
+
 export interface Skipped {
   path: string;
   kind: NonPictureKind;
@@ -49,7 +51,9 @@ export async function picturesOnly(
       continue;
     }
     const h = await head(e.path);
-    const kind = h && h.length > 0 ? describeNonPicture(h) : null;
+    let kind = h && h.length > 0 ? describeNonPicture(h) : null;
+    // A file named like a picture but not one (damaged, renamed) gets its own error record: the person expects a picture there.
+    if (kind === "other" && PICTURE_NAME.test(e.path)) kind = null;
     if (kind === null) out.push(e);
     else if (keep.includes(kind)) {
       kinds.set(out.length, kind);
