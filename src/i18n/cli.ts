@@ -58,7 +58,7 @@ export const cli = {
     "cli.secret.emptyStdin": "no secret on standard input: nothing was done",
     "cli.secret.noTerminal": "case {caseId} has no receipt on this machine and there is no terminal to ask for its secret: set HASHSAFE_SECRET, or pipe it in with --secret-stdin",
     "cli.secret.none": "no secret given: nothing was done",
-    "cli.secret.prompt": "Secret of case {caseId} (not shown as you type): ",
+    "cli.secret.prompt": "Case secret for {caseId} (not shown as you type): ",
     "cli.skipped.kind.pdf": "{count} PDF",
     "cli.skipped.kind.svg": "{count} SVG",
     "cli.skipped.kind.text": "{count} text",
