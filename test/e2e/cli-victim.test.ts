@@ -36,6 +36,7 @@ describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang
   let home: string;
   let pictures: string;
   let caseId: string;
+  let secret: string;
 
   beforeAll(() => {
     home = tempDir(`hs-home-${lang}-`);
@@ -51,7 +52,9 @@ describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang
     expect(r.stdout).toMatch(w.accepts);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(w.sent);
+    expect(r.stdout).not.toMatch(/--secret(?!-stdin)/);
     caseId = w.id.exec(r.stdout)![1];
+    secret = /((?:[0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4})/.exec(r.stdout)![1];
     const files = readdirSync(path.join(home, "receipts"));
     expect(files).toEqual([`${caseId}.json`]);
     const receipt = JSON.parse(readFileSync(path.join(home, "receipts", files[0]), "utf8"));
@@ -70,6 +73,16 @@ describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang
     expect(s.stdout).toMatch(w.statusCol);
     expect(s.stdout).toContain("playa.jpg");
     expect(s.stdout).toContain("torre.png");
+  });
+
+  test("a pasted id with spaces and a trailing dot, and a secret from HASHSAFE_SECRET in lower case with spaces, work on another device", async () => {
+    const other = tempDir(`hs-other-${lang}-`);
+    const typed = secret.toLowerCase().replace(/-/g, " ").replace(/0/g, "o");
+    const r = await runCli(["status", ` ${caseId}. `, "--server", server.url, "--format", "json"], { home: other, env: { ...env, HASHSAFE_SECRET: ` ${typed} ` } });
+    expect(r.code, show(r)).toBe(0);
+    expect(JSON.parse(r.stdout).caseId).toBe(caseId);
+    // Hints never put the secret on the command line.
+    expect(r.stderr).not.toMatch(/--secret\s/);
   });
 
   test("withdraw without a terminal and without --yes refuses (exit 1) and withdraws nothing", async () => {
