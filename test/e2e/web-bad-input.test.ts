@@ -29,9 +29,10 @@ afterAll(async () => {
 
 async function badFiles(): Promise<{ name: string; mimeType: string; buffer: Buffer; key: string | null }[]> {
   const jpeg = readFileSync(path.join(FIXTURES, "images", "harbour.jpg"));
-  // Corrupt: the JPEG markers after SOI overwritten (the file still ends with EOI).
+  // Corrupt: a JPEG start (SOI and the first marker) kept, the segments after it overwritten
+  // (the file still ends with EOI). Overwriting from byte 2 would make it no JPEG at all.
   const corrupt = Buffer.from(jpeg);
-  corrupt.fill(0x5a, 2, 600);
+  corrupt.fill(0x5a, 4, 600);
   const pdf = Buffer.from("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
   // A PNG that claims 60000 x 60000 (3.6 gigapixels): IHDR says so, the data is tiny.
   const big = encodePng({ width: 1, height: 1, colorType: 0, bitDepth: 8, samples: [0] });
@@ -65,8 +66,8 @@ for (const lang of ["es", "en"] as const) {
         await page.setInputFiles("#file-input", files.map(({ name, mimeType, buffer }) => ({ name, mimeType, buffer })));
         await page.waitForFunction(() => document.querySelectorAll("#items li").length === 7 && !document.querySelector("#items progress"), null, { timeout: 30_000 });
         const rows = await page.$$eval("#items li", (lis) => lis.map((li) => ({ state: li.getAttribute("data-state"), code: li.getAttribute("data-code"), text: li.querySelector(".item-body")!.textContent ?? "" })));
-        const words = web[lang] as Record<string, string>;
-        const other = web[lang === "es" ? "en" : "es"] as Record<string, string>;
+        const words = web[lang] as unknown as Record<string, string>;
+        const other = web[lang === "es" ? "en" : "es"] as unknown as Record<string, string>;
         rows.forEach((row, i) => {
           const f = files[i];
           if (!f.key) {
