@@ -1,0 +1,175 @@
+/**
+ * The intake page for people who use a keyboard or assistive technology, in a
+ * real browser (Debian's Chromium) against a real server over a SQLite file:
+ * axe-core on every screen of the flow (no "serious" or "critical"
+ * violations), the whole flow with the keyboard only (the file dialog itself
+ * is answered with setInputFiles), and screenshots of every screen at a phone
+ * and a desktop size, in Spanish and in English, under test-output/screenshots/.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../src/server/index.ts";
+import { FIXTURES, ROOT } from "../helpers.ts";
+import { buildPage, launch, onScreen, startWithPage } from "./browser-support.ts";
+import { countRows, removeDir, tempDir } from "./e2e-support.ts";
+
+let dir: string;
+let server: RunningServer;
+let db: string;
+const pictures = ["harbour.jpg", "tower.png"].map((name) => path.join(FIXTURES, "images", name));
+const SHOTS = path.join(ROOT, "test-output", "screenshots");
+// The page's CSP (script-src 'self') refuses addScriptTag's inline script, so axe-core's
+// source is evaluated through the DevTools protocol, which the CSP does not govern.
+const AXE = readFileSync(path.join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
+
+beforeAll(async () => {
+  dir = tempDir("hashsafe-a11y-");
+  db = path.join(dir, "db.sqlite");
+  const built = await buildPage();
+  server = await startWithPage(db, built.web);
+  mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await removeDir(dir);
+});
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown; failureSummary?: string }[];
+}
+
+/** axe-core's serious and critical violations on what the page shows now. */
+async function axeProblems(page: Page): Promise<Violation[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE);
+  const result = await page.evaluate(() => (window as any).axe.run() as Promise<{ violations: Violation[] }>);
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+}
+
+async function checkScreen(page: Page, name: string, problems: Record<string, Violation[]>): Promise<void> {
+  const found = await axeProblems(page);
+  if (found.length) problems[name] = found;
+}
+
+const hashed = (n: number) => (page: Page) =>
+  page.waitForFunction((n) => document.querySelectorAll("#items li").length === n && !document.querySelector("#items progress"), n, { timeout: 30_000 });
+
+/** Go through every screen, calling `visit` on each (start, choose, confirm, done, status, withdraw dialog). */
+async function walk(page: Page, lang: "es" | "en", visit: (screen: string) => Promise<void>): Promise<void> {
+  await page.goto(server.url + "/");
+  await onScreen(page, "intro");
+  await visit("start");
+  await page.click("#start");
+  await onScreen(page, "choose");
+  await visit("choose-empty");
+  await page.setInputFiles("#file-input", pictures);
+  await hashed(pictures.length)(page);
+  await page.click("#what-is-sent summary");
+  await visit("choose-hashed");
+  await page.click("text=" + (lang === "es" ? "Continuar" : "Continue"));
+  await onScreen(page, "confirm");
+  await visit("confirm");
+  await page.click("#send");
+  await onScreen(page, "done");
+  await visit("done");
+  await page.click("#to-status");
+  await onScreen(page, "status");
+  await page.waitForSelector("#case-view");
+  await visit("status");
+  await page.locator(".withdraw-one").first().click();
+  await page.waitForSelector("#confirm-dialog[open]");
+  await visit("withdraw-confirm");
+  await page.click("#confirm-no");
+}
+
+describe("accessibility (axe-core) on every screen", () => {
+  for (const lang of ["es", "en"] as const) {
+    it(`no serious or critical violations in ${lang}`, async () => {
+      const b = await launch({ locale: lang === "es" ? "es-419" : "en-US" });
+      try {
+        const page = b.context.pages()[0] ?? (await b.context.newPage());
+        const problems: Record<string, Violation[]> = {};
+        const seen: string[] = [];
+        await walk(page, lang, async (screen) => {
+          seen.push(screen);
+          await checkScreen(page, screen, problems);
+        });
+        expect(seen).toEqual(["start", "choose-empty", "choose-hashed", "confirm", "done", "status", "withdraw-confirm"]);
+        expect(problems, JSON.stringify(problems, null, 2)).toEqual({});
+      } finally {
+        await b.close();
+      }
+    }, 60_000);
+  }
+});
+
+/** Press Tab until `selector` has the focus (at most `max` times); fails if it never does. */
+async function tabTo(page: Page, selector: string, max = 40): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => !!document.activeElement?.matches(s), selector)) return;
+    await page.keyboard.press("Tab");
+  }
+  const at = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+  throw new Error(`${selector} never got the focus with Tab (focus on ${at})`);
+}
+
+describe("keyboard only", () => {
+  it("start, choose, continue, send, case shown: with Tab, Enter and Space only", async () => {
+    const b = await launch({ locale: "en-US" });
+    try {
+      const page = b.context.pages()[0] ?? (await b.context.newPage());
+      const before = countRows(db, "cases");
+      await page.goto(server.url + "/");
+      await onScreen(page, "intro");
+      await tabTo(page, "#start");
+      await page.keyboard.press("Enter");
+      await onScreen(page, "choose");
+      // The file dialog: reached with Tab and opened with Space; the dialog itself is answered by setInputFiles.
+      const chooser = page.waitForEvent("filechooser", { timeout: 10_000 });
+      await tabTo(page, "#choose-files");
+      await page.keyboard.press("Space");
+      await (await chooser).setFiles(pictures);
+      await hashed(pictures.length)(page);
+      await tabTo(page, "#continue");
+      await page.keyboard.press("Enter");
+      await onScreen(page, "confirm");
+      await tabTo(page, "#send");
+      await page.keyboard.press("Space");
+      await onScreen(page, "done");
+      expect((await page.textContent("#case-id"))!.trim().length).toBeGreaterThan(4);
+      expect(countRows(db, "cases")).toBe(before + 1);
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+});
+
+describe("screenshots", () => {
+  it("every screen at 390x844 and 1280x900, in es and en", async () => {
+    const written: string[] = [];
+    for (const lang of ["es", "en"] as const) {
+      for (const vp of [{ width: 390, height: 844 }, { width: 1280, height: 900 }]) {
+        const b = await launch({ locale: lang === "es" ? "es-419" : "en-US", viewport: vp });
+        try {
+          const page = b.context.pages()[0] ?? (await b.context.newPage());
+          let n = 0;
+          await walk(page, lang, async (screen) => {
+            const file = path.join(SHOTS, `${lang}-${vp.width}-${String(++n).padStart(2, "0")}-${screen}.png`);
+            await page.screenshot({ path: file, fullPage: true });
+            written.push(file);
+          });
+        } finally {
+          await b.close();
+        }
+      }
+    }
+    expect(written).toHaveLength(2 * 2 * 7);
+  }, 90_000);
+});
