@@ -169,15 +169,32 @@ describe("three hashsafe serve processes on one PostgreSQL database", () => {
   test("kill -9 of one process while 50 creations are in flight: every 201 is there afterwards", async () => {
     const victim = procs[2];
     const survivors = procs.slice(0, 2);
+    // The kill lands once the victim has answered its first 201, so that some of its creations are done and others are in flight.
+    let killAt = -1;
+    let answered = 0;
+    const kill = () => {
+      if (killAt < 0) {
+        killAt = answered;
+        victim.child.kill("SIGKILL");
+      }
+    };
     const sent = Array.from({ length: 50 }, (_, i) =>
       call(procs[i % 3].url, "POST", "/v1/cases", { body: createBody() }).then(
-        (r) => ({ ok: r.status === 201, status: r.status, json: r.json }),
+        (r) => {
+          answered++;
+          if (i % 3 === 2 && r.status === 201) kill();
+          return { ok: r.status === 201, status: r.status, json: r.json };
+        },
         (e: unknown) => ({ ok: false, status: 0, json: undefined, error: String(e) }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 15));
-    victim.child.kill("SIGKILL");
+    const fallback = setTimeout(kill, 2_000);
     const results = await Promise.all(sent);
+    clearTimeout(fallback);
+    const victimCreated = results.filter((r, i) => i % 3 === 2 && r.ok).length;
+    console.log(`pg-processes: killed after ${killAt} answers; the victim answered ${victimCreated} of its 16 with 201`);
+    expect(victimCreated).toBeGreaterThan(0);
+    expect(victimCreated).toBeLessThan(16);
     expect(await victim.exited).toBe(null);
     expect(victim.child.signalCode).toBe("SIGKILL");
     const created = results.filter((r) => r.ok);
