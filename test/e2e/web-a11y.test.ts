@@ -120,8 +120,13 @@ async function tabTo(page: Page, selector: string, max = 40): Promise<void> {
   throw new Error(`${selector} never got the focus with Tab (focus on ${at})`);
 }
 
+/** After a change of screen the focus is on the new screen's heading, so a screen reader reads it out. */
+async function focusOnHeading(page: Page): Promise<void> {
+  expect(await page.evaluate(() => document.activeElement?.matches("main h1") ?? false)).toBe(true);
+}
+
 describe("keyboard only", () => {
-  it("start, choose, continue, send, case shown: with Tab, Enter and Space only", async () => {
+  it("start, choose, continue, send, case shown, status, withdraw one: with Tab, Enter, Space and Escape only", async () => {
     const b = await launch({ locale: "en-US" });
     try {
       const page = b.context.pages()[0] ?? (await b.context.newPage());
@@ -131,7 +136,7 @@ describe("keyboard only", () => {
       await tabTo(page, "#start");
       await page.keyboard.press("Enter");
       await onScreen(page, "choose");
-      // The file dialog: reached with Tab and opened with Space; the dialog itself is answered by setInputFiles.
+      // The file dialog: reached with Tab and opened with Space; the dialog itself is answered by setFiles.
       const chooser = page.waitForEvent("filechooser", { timeout: 10_000 });
       await tabTo(page, "#choose-files");
       await page.keyboard.press("Space");
@@ -140,11 +145,31 @@ describe("keyboard only", () => {
       await tabTo(page, "#continue");
       await page.keyboard.press("Enter");
       await onScreen(page, "confirm");
+      await focusOnHeading(page);
       await tabTo(page, "#send");
       await page.keyboard.press("Space");
       await onScreen(page, "done");
-      expect((await page.textContent("#case-id"))!.trim().length).toBeGreaterThan(4);
+      await focusOnHeading(page);
+      const caseId = (await page.textContent("#case-id"))!.trim();
+      expect(caseId.length).toBeGreaterThan(4);
       expect(countRows(db, "cases")).toBe(before + 1);
+      // Status, and withdraw one picture: Escape cancels the confirmation, Enter on "yes" confirms.
+      await tabTo(page, "#to-status");
+      await page.keyboard.press("Enter");
+      await onScreen(page, "status");
+      await page.waitForSelector("#case-view");
+      expect(await page.locator(".withdraw-one").count()).toBe(pictures.length);
+      await tabTo(page, ".withdraw-one");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#confirm-dialog[open]");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#confirm-dialog:not([open])", { state: "attached" });
+      expect(await page.evaluate(() => document.activeElement?.matches(".withdraw-one") ?? false)).toBe(true);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#confirm-dialog[open]");
+      await tabTo(page, "#confirm-yes", 5);
+      await page.keyboard.press("Enter");
+      await page.waitForFunction((n) => document.querySelectorAll(".withdraw-one").length === n, pictures.length - 1);
     } finally {
       await b.close();
     }
@@ -162,7 +187,10 @@ describe("screenshots", () => {
           let n = 0;
           await walk(page, lang, async (screen) => {
             const file = path.join(SHOTS, `${lang}-${vp.width}-${String(++n).padStart(2, "0")}-${screen}.png`);
-            await page.screenshot({ path: file, fullPage: true });
+            // The header is sticky: from the top, so a full-page capture shows it where it is (a modal dialog: the viewport, as seen).
+            const modal = screen === "withdraw-confirm";
+            if (!modal) await page.evaluate(() => window.scrollTo(0, 0));
+            await page.screenshot({ path: file, fullPage: !modal });
             written.push(file);
           });
         } finally {
