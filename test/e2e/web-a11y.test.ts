@@ -110,6 +110,48 @@ describe("accessibility (axe-core) on every screen", () => {
   }
 });
 
+describe("accessibility (axe-core) on the other states", () => {
+  it("empty status form, a wrong secret, the server down (pending), a withdrawn case", async () => {
+    const b = await launch({ locale: "en-US" });
+    try {
+      const page = b.context.pages()[0] ?? (await b.context.newPage());
+      const problems: Record<string, Violation[]> = {};
+      await page.goto(server.url + "/");
+      await onScreen(page, "intro");
+      await page.click("#open-status");
+      await onScreen(page, "status");
+      await checkScreen(page, "status-empty", problems);
+      await page.fill("#case-input", "c_nosuchcase0000000000");
+      await page.fill("#secret-input", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG");
+      await page.click("#check");
+      await page.waitForFunction(() => !document.querySelector("#check[disabled]") && !!document.querySelector("main [role=alert]:not(:empty), main .error:not(:empty)"), null, { timeout: 15_000 });
+      await checkScreen(page, "status-wrong", problems);
+      await page.goto(server.url + "/");
+      await page.click("#start");
+      await page.setInputFiles("#file-input", pictures.slice(0, 1));
+      await hashed(1)(page);
+      await page.click("#continue");
+      await onScreen(page, "confirm");
+      await page.route(`${server.url}/v1/**`, (route) => route.abort("connectionrefused"));
+      await page.click("#send");
+      await onScreen(page, "pending");
+      await checkScreen(page, "pending", problems);
+      await page.unroute(`${server.url}/v1/**`);
+      await page.click("#retry");
+      await onScreen(page, "done");
+      await page.click("#to-status");
+      await page.waitForSelector("#withdraw-all");
+      await page.click("#withdraw-all");
+      await page.click("#confirm-yes");
+      await page.waitForFunction(() => !document.querySelector("#withdraw-all"));
+      await checkScreen(page, "status-withdrawn", problems);
+      expect(problems, JSON.stringify(problems, null, 2)).toEqual({});
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+});
+
 /** Press Tab until `selector` has the focus (at most `max` times); fails if it never does. */
 async function tabTo(page: Page, selector: string, max = 40): Promise<void> {
   for (let i = 0; i < max; i++) {
