@@ -110,6 +110,12 @@ describe("accessibility (axe-core) on every screen", () => {
   }
 });
 
+/** A screenshot of one of the other states (English, 1280x900), from the top. */
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, `en-1280-state-${name}.png`), fullPage: true });
+}
+
 describe("accessibility (axe-core) on the other states", () => {
   it("empty status form, a wrong secret, the server down (pending), a withdrawn case", async () => {
     const b = await launch({ locale: "en-US" });
@@ -121,11 +127,13 @@ describe("accessibility (axe-core) on the other states", () => {
       await page.click("#open-status");
       await onScreen(page, "status");
       await checkScreen(page, "status-empty", problems);
+      await shoot(page, "status-empty");
       await page.fill("#case-input", "c_nosuchcase0000000000");
       await page.fill("#secret-input", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG");
       await page.click("#check");
       await page.waitForFunction(() => !document.querySelector("#check[disabled]") && !!document.querySelector("main [role=alert]:not(:empty), main .error:not(:empty)"), null, { timeout: 15_000 });
       await checkScreen(page, "status-wrong", problems);
+      await shoot(page, "status-wrong");
       await page.goto(server.url + "/");
       await page.click("#start");
       await page.setInputFiles("#file-input", pictures.slice(0, 1));
@@ -136,6 +144,7 @@ describe("accessibility (axe-core) on the other states", () => {
       await page.click("#send");
       await onScreen(page, "pending");
       await checkScreen(page, "pending", problems);
+      await shoot(page, "pending");
       await page.unroute(`${server.url}/v1/**`);
       await page.click("#retry");
       await onScreen(page, "done");
@@ -145,6 +154,7 @@ describe("accessibility (axe-core) on the other states", () => {
       await page.click("#confirm-yes");
       await page.waitForFunction(() => !document.querySelector("#withdraw-all"));
       await checkScreen(page, "status-withdrawn", problems);
+      await shoot(page, "status-withdrawn");
       expect(problems, JSON.stringify(problems, null, 2)).toEqual({});
     } finally {
       await b.close();
