@@ -179,7 +179,7 @@ export class PostgresStore implements Store {
   readonly kind = "postgres";
   /** where the store points (no password) */
   readonly where: string;
-  readonly pool: pg.Pool;
+  private readonly pool: pg.Pool;
   private readonly url: string;
   private readonly connectTimeoutMs: number;
   /** publishFeed and the follower's polls, one at a time in this process (see follow) */
