@@ -135,10 +135,11 @@ function renderTop(): void {
       "div",
       { class: "tools" },
       other
-        ? button(web[other]["web.lang.switch"], () => setLang(other), "lang", {
+        ? // Each dictionary names the other language in that language ("Español" in en), hence web[lang].
+          button(web[lang]["web.lang.switch"], () => setLang(other), "lang", {
             lang: other,
             id: "lang-switch",
-            "aria-label": `${web[other]["web.lang.switch"]} (${web[other]["web.lang.switchHint"]})`,
+            "aria-label": `${web[lang]["web.lang.switch"]} (${web[lang]["web.lang.switchHint"]})`,
           })
         : null,
       button(t("web.exit"), quickExit, "exit", { id: "quick-exit", title: t("web.exit.hint"), "aria-describedby": "exit-hint" }),

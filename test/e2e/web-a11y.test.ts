@@ -97,6 +97,12 @@ describe("accessibility (axe-core) on every screen", () => {
         const page = b.context.pages()[0] ?? (await b.context.newPage());
         const problems: Record<string, Violation[]> = {};
         const seen: string[] = [];
+        // The language switch offers the other language, named in that language and marked with its lang.
+        await page.goto(server.url + "/");
+        await onScreen(page, "intro");
+        const other = lang === "es" ? { lang: "en", name: "English" } : { lang: "es", name: "Español" };
+        expect((await page.textContent("#lang-switch"))!.trim()).toBe(other.name);
+        expect(await page.getAttribute("#lang-switch", "lang")).toBe(other.lang);
         await walk(page, lang, async (screen) => {
           seen.push(screen);
           await checkScreen(page, screen, problems);
