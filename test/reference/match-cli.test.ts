@@ -14,7 +14,11 @@ describe("hashsafe match on the reference lists", () => {
     const r = await run(["match", path.join(m, "needles.txt"), "--against", path.join(m, "haystack.txt"), "--format", "ndjson"]);
     expect(r.code).toBe(0);
     const needles = (await readFile(path.join(m, "needles.txt"), "utf8")).trim().split("\n");
-    const got = ndjson(r.stdout).map((x) => `${needles[Number(x.query.split(":").pop()) - 1]} ${x.match} ${x.distance}`);
+    // The shared record vocabulary (docs/records.md): the list line and its hash, then the bank entry's hash.
+    const got = ndjson(r.stdout).map((x) => {
+      expect(x.hash).toBe(needles[x.line - 1]);
+      return `${needles[x.line - 1]} ${x.against.hash} ${x.distance}`;
+    });
     const want: string[] = [];
     let needle = "";
     for (const l of (await readFile(path.join(m, "expected-d31.txt"), "utf8")).trim().split("\n")) {
