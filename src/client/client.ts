@@ -16,7 +16,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
-import { isIP } from "node:net";
 import { Agent, type Dispatcher, request } from "undici";
 import type { z } from "zod";
 import {
@@ -52,6 +51,7 @@ import {
 import { VERSION } from "../version.ts";
 import { ApiError, ClientError, formatSeconds, InsecureServerError, NetworkError, ProtocolError } from "./errors.ts";
 import { DEFAULT_RETRY, parseRetryAfter, RETRY_STATUSES, type RetryPolicy, retryDelay, sleep } from "./retry.ts";
+import { isLoopbackHost, parseServerUrl } from "./server-url.ts";
 
 export interface HashShareClientOptions {
   /** Base address of the server, e.g. `https://hashes.example.org` (a trailing `/v1` is fine). */
@@ -90,54 +90,7 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-const LOOPBACK_NAMES = new Set(["localhost", "localhost."]);
-
-/** True for 127.0.0.0/8, ::1 and localhost (and names under `.localhost`). */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (LOOPBACK_NAMES.has(h) || h.endsWith(".localhost")) return true;
-  const kind = isIP(h);
-  if (kind === 4) return h.split(".")[0] === "127";
-  if (kind === 6) {
-    if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped !== null && mapped[1].split(".")[0] === "127";
-  }
-  return false;
-}
-
-/**
- * Check and normalise a server address: https (or http on this machine
- * only), no user name or password, no query; a trailing `/v1` or `/` is
- * dropped. Throws {@link InsecureServerError} with the reason.
- */
-export function parseServerUrl(input: string | URL): URL {
-  const text = String(input).trim();
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InsecureServerError(text, `"${text}" is not a server address: give the full address, e.g. https://hashes.example.org`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new InsecureServerError(text, `"${text}" is not a web address: it must start with https://`);
-  }
-  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
-    throw new InsecureServerError(
-      text,
-      `refusing to send anything to ${url.origin}: hashes are only sent over HTTPS (https://...). ` +
-        `Plain http:// is allowed only for a server on this machine (127.0.0.1, ::1 or localhost).`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new InsecureServerError(text, `the server address must not contain a user name or password`);
-  }
-  if (url.search || url.hash) {
-    throw new InsecureServerError(text, `the server address must not contain "?" or "#" parts`);
-  }
-  url.pathname = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
-  return url;
-}
+export { isLoopbackHost, parseServerUrl };
 
 interface CallSpec<T> {
   method: "GET" | "POST" | "DELETE";
