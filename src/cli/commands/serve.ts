@@ -126,37 +126,56 @@ async function serve(o: ServeOptions): Promise<void> {
     }
   }
   const db = o.db ?? defaultDbPath();
-  const server = await startServer({
-    host: o.host,
-    port: o.port,
-    db,
-    tls,
-    logLevel: o.logLevel,
-    trustProxy: o.trustProxy,
-    corsOrigins: corsOriginsOf(o.corsOrigin),
-    web: o.web ? { configFile: o.webConfig } : false,
-    rateLimit: o.rateLimit
-      ? { address: o.rateAddress ?? DEFAULT_RATE_LIMITS.address, case: o.rateCase ?? DEFAULT_RATE_LIMITS.case }
-      : false,
-    sqlite: { init: o.init === true },
-    ...(o.keyFile ? { keyFile: o.keyFile } : {}),
-    feedBatch:
-      o.feedBatch === 0
-        ? "immediate"
-        : {
-            intervalMs: (o.feedBatch ?? DEFAULT_BATCH.intervalMs / 1000) * 1000,
-            minCases: o.feedMinCases ?? DEFAULT_BATCH.minCases,
-            maxDelayMs: (o.feedMaxDelay ?? DEFAULT_BATCH.maxDelayMs / 1000) * 1000,
-          },
-    quotas: o.quotas
-      ? {
-          address: o.quotaAddress ?? DEFAULT_QUOTAS.address,
-          intake: o.quotaIntake ?? DEFAULT_QUOTAS.intake,
-          hashesPerCase: o.maxHashesPerCase ?? DEFAULT_QUOTAS.hashesPerCase,
-        }
-      : false,
-    storage: { minFreeBytes: (o.minFreeDisk ?? DEFAULT_STORAGE.minFreeBytes / 2 ** 20) * 2 ** 20 },
-  });
+  // Listen for the stop signals before anything starts: a signal sent the moment the URL is
+  // printed (or while the database opens) must still close the server and exit 0, not kill it.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    signalled = signal;
+    onSignal?.(signal);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      host: o.host,
+      port: o.port,
+      db,
+      tls,
+      logLevel: o.logLevel,
+      trustProxy: o.trustProxy,
+      corsOrigins: corsOriginsOf(o.corsOrigin),
+      web: o.web ? { configFile: o.webConfig } : false,
+      rateLimit: o.rateLimit
+        ? { address: o.rateAddress ?? DEFAULT_RATE_LIMITS.address, case: o.rateCase ?? DEFAULT_RATE_LIMITS.case }
+        : false,
+      sqlite: { init: o.init === true },
+      ...(o.keyFile ? { keyFile: o.keyFile } : {}),
+      feedBatch:
+        o.feedBatch === 0
+          ? "immediate"
+          : {
+              intervalMs: (o.feedBatch ?? DEFAULT_BATCH.intervalMs / 1000) * 1000,
+              minCases: o.feedMinCases ?? DEFAULT_BATCH.minCases,
+              maxDelayMs: (o.feedMaxDelay ?? DEFAULT_BATCH.maxDelayMs / 1000) * 1000,
+            },
+      quotas: o.quotas
+        ? {
+            address: o.quotaAddress ?? DEFAULT_QUOTAS.address,
+            intake: o.quotaIntake ?? DEFAULT_QUOTAS.intake,
+            hashesPerCase: o.maxHashesPerCase ?? DEFAULT_QUOTAS.hashesPerCase,
+          }
+        : false,
+      storage: { minFreeBytes: (o.minFreeDisk ?? DEFAULT_STORAGE.minFreeBytes / 2 ** 20) * 2 ** 20 },
+    });
+  } catch (err) {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    throw err;
+  }
   const dbShown = isPostgresUrl(db) ? describeUrl(db) : db; // never a password in the output
   if (o.format === "json") {
     process.stdout.write(`${JSON.stringify({ url: server.url, db: dbShown })}\n`);
@@ -169,14 +188,11 @@ async function serve(o: ServeOptions): Promise<void> {
     }
   }
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
+    onSignal = (signal) => {
       server.server.logger.info("stopping", { signal });
       server.close().then(resolve, resolve);
     };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    if (signalled) onSignal(signalled);
   });
 }
 
