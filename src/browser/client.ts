@@ -48,6 +48,11 @@ export interface BrowserClientOptions {
   onRetry?: (event: { method: string; path: string; attempt: number; delayMs: number; reason: string }) => void;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * The page's language ("es", "en"), sent as Accept-Language so the server's
+   * error details (ApiError.detail) are in it. None: the browser's own header.
+   */
+  lang?: string;
 }
 
 export interface BrowserCallOptions {
@@ -75,6 +80,7 @@ export class BrowserClient {
   private readonly retry: RetryPolicy;
   private readonly onRetry: BrowserClientOptions["onRetry"];
   private readonly fetchFn: typeof fetch;
+  private readonly lang: string | undefined;
 
   constructor(options: BrowserClientOptions) {
     this.server = parseServerUrl(options.server);
@@ -84,6 +90,7 @@ export class BrowserClient {
     this.clientInfo = options.client ?? { name: "hashsafe-web", version: VERSION };
     this.onRetry = options.onRetry;
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.lang = options.lang && /^[A-Za-z0-9*,;=. -]{1,200}$/.test(options.lang) ? options.lang : undefined; // a header value; anything else is not sent
   }
 
   get serverUrl(): string {
@@ -125,6 +132,7 @@ export class BrowserClient {
   ): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json, application/problem+json" };
     if (secret) headers.authorization = `${CASE_AUTH_SCHEME} ${secret}`;
+    if (this.lang) headers["accept-language"] = this.lang;
     let payload: string | undefined;
     if (body !== undefined) {
       payload = JSON.stringify(body);

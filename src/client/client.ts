@@ -70,6 +70,11 @@ export interface HashShareClientOptions {
   dispatcher?: Dispatcher;
   /** Called before each retry (for progress messages). */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * The person's language ("es", "en", "es-DO"), sent as Accept-Language: the
+   * server writes the `detail` of its errors (ApiError.detail) in it. None: no header.
+   */
+  lang?: string;
 }
 
 export interface RetryEvent {
@@ -156,6 +161,7 @@ export class HashShareClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownDispatcher: Agent | undefined;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly lang: string | undefined;
 
   constructor(options: HashShareClientOptions) {
     this.server = parseServerUrl(options.server);
@@ -165,6 +171,7 @@ export class HashShareClient {
     if (!(this.retry.maxAttempts >= 1)) this.retry.maxAttempts = 1;
     this.clientInfo = options.client ?? { name: "hashsafe", version: VERSION };
     this.onRetry = options.onRetry;
+    this.lang = options.lang && /^[A-Za-z0-9*,;=. -]{1,200}$/.test(options.lang) ? options.lang : undefined; // a header value; anything else is not sent
     if (options.dispatcher) {
       this.dispatcher = options.dispatcher;
     } else {
@@ -285,6 +292,7 @@ export class HashShareClient {
       "user-agent": `${this.clientInfo.name}/${this.clientInfo.version}`,
     };
     if (spec.auth) headers.authorization = spec.auth;
+    if (this.lang) headers["accept-language"] = this.lang;
     let payload: string | undefined;
     if (spec.body !== undefined) {
       payload = JSON.stringify(spec.body);

@@ -14,7 +14,7 @@
  * feed, a hash withdrawn only when no case holds it, atomic idempotency,
  * quotas) live in the Store contract (store.ts).
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import {
   AddHashesRequestSchema,
   type CanonicalHash,
@@ -31,7 +31,6 @@ import {
   MAX_HASHES_PER_REQUEST,
   MAX_LOOKUP_QUERIES,
   type ProblemError,
-  problemOf,
   ROUTES,
   type RoutePattern,
 } from "../protocol/index.ts";
@@ -42,10 +41,11 @@ import { createLogger } from "./logger.ts";
 import { MatchIndex, type PdqIndex } from "./match-index.ts";
 import { caseAuth, DEFAULT_FAILURE_POLICY, FailureCounter, type FailurePolicy, optionalIntakeKey, platformAuth } from "./middleware/auth.ts";
 import { jsonBody, readBody, requireJson, requireNoBody, schemaErrors } from "./middleware/body.ts";
-import { ApiError, type AppEnv, clientAddress, type Ctx, jsonResponse, problemResponse } from "./middleware/context.ts";
+import { ApiError, type AppEnv, clientAddress, type Ctx, jsonResponse, problemIn, problemResponse } from "./middleware/context.ts";
+import { detail, requestLang } from "./middleware/lang.ts";
 import { answerOf, idempotency, requireIdempotencyKey } from "./middleware/idempotency.ts";
 import { DEFAULT_QUOTAS, quota, type QuotaOptions, secondsToNextDay } from "./middleware/quota.ts";
-import { rateLimit, rateLimited } from "./middleware/rate-limit.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
 import { requireReady } from "./middleware/ready.ts";
 import { DEFAULT_STORAGE, StorageHealth, storageGuard, type StorageOptions } from "./middleware/storage.ts";
 import { type BucketLimit, RateLimiter } from "./rate-limit.ts";
@@ -217,35 +217,35 @@ export function createServer(options: ServerOptions): HashsafeServer {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return problemResponse(err);
+    const lang = requestLang(c);
+    if (err instanceof ApiError) return problemResponse(err, lang);
     if (err instanceof LimitError) {
       if (err.limit === "hashes_per_case") {
-        return problemResponse(
-          new ApiError("case_full", `a case holds at most ${err.max} hashes and this one has ${err.used}; nothing was added. Start another case for more`),
-        );
+        return problemResponse(new ApiError("case_full", detail("server.case.full", { max: err.max, used: err.used })), lang);
       }
-      const what = err.limit === "cases_per_day" ? "new cases" : "new hashes";
+      const byKey = Boolean(c.get("keyId"));
+      const key =
+        err.limit === "cases_per_day"
+          ? byKey ? "server.quota.casesIntake" : "server.quota.casesAddress"
+          : byKey ? "server.quota.hashesIntake" : "server.quota.hashesAddress";
       const wait = secondsToNextDay(now());
       return problemResponse(
-        new ApiError(
-          "quota_exceeded",
-          `the daily quota of ${err.max} ${what} from this ${c.get("keyId") ? "intake key" : "address"} is used up (${err.used} so far); nothing was stored; retry after ${wait} s`,
-          undefined,
-          { "retry-after": String(wait) },
-        ),
+        new ApiError("quota_exceeded", detail(key, { max: err.max, used: err.used, seconds: wait }), undefined, { "retry-after": String(wait) }),
+        lang,
       );
     }
     if (err instanceof StorageError) {
       storage.report(err);
       return problemResponse(
-        new ApiError("storage_unavailable", `the server's storage is failing (${err.kind}); retry later`, undefined, storage.retryHeaders()),
+        new ApiError("storage_unavailable", detail("server.storage.failingRetry", { kind: err.kind }), undefined, storage.retryHeaders()),
+        lang,
       );
     }
     logger.error("unhandled error", { route: c.get("route") ?? "unmatched", error: err instanceof Error ? err.message : String(err) });
-    return problemResponse(new ApiError("internal", "the server failed to handle this request; nothing was stored"));
+    return problemResponse(new ApiError("internal", detail("server.internal")), lang);
   });
 
-  app.notFound(() => problemResponse(new ApiError("not_found", "no such route")));
+  app.notFound((c) => problemResponse(new ApiError("not_found", detail("server.route.notFound")), requestLang(c)));
 
   app.use("*", cors(options.corsOrigins ?? []));
   if (options.web) registerWebPage(app, options.web);
@@ -263,7 +263,22 @@ export function createServer(options: ServerOptions): HashsafeServer {
       await next();
     };
   const isReady = requireReady(() => ready);
-  const perAddress = rateLimit(addressLimiter, address, "from this address");
+  // The per-address limit of middleware/rate-limit.ts, its 429 said in the request's language.
+  const addressLimit = rateLimit(addressLimiter, address, "from this address");
+  const perAddress: MiddlewareHandler<AppEnv> = async (c, next) => {
+    let passed = false;
+    try {
+      await addressLimit(c, async () => {
+        passed = true;
+      });
+    } catch (err) {
+      if (!passed && err instanceof ApiError && err.code === "rate_limited") {
+        throw new ApiError("rate_limited", detail("server.rate.address", { seconds: err.headers["retry-after"] ?? "" }), undefined, err.headers);
+      }
+      throw err;
+    }
+    if (passed) await next();
+  };
   const body = readBody((c, raw) => hooks.onRequestBody?.({ method: c.req.method, path: c.req.path, headers: c.req.header(), body: raw }));
   const asCase = caseAuth({ store, secretKey: keys.secrets, failures, caseLimiter });
   const asPlatform = (scope: Parameters<typeof platformAuth>[1]) => platformAuth(store, scope);
@@ -291,9 +306,9 @@ export function createServer(options: ServerOptions): HashsafeServer {
 
   app.get(ROUTES.healthReady, (c) => {
     c.set("route", ROUTES.healthReady);
-    if (!ready) throw new ApiError("not_ready", "the match index is still loading", undefined, { "retry-after": "1" });
+    if (!ready) throw new ApiError("not_ready", detail("server.ready.index"), undefined, { "retry-after": "1" });
     const f = storage.current();
-    if (f) throw new ApiError("not_ready", `the storage is failing (${f.kind}) since ${iso(f.since)}; reads may still work`, undefined, storage.retryHeaders());
+    if (f) throw new ApiError("not_ready", detail("server.ready.storage", { kind: f.kind, since: iso(f.since) }), undefined, storage.retryHeaders());
     return jsonResponse(200, JSON.stringify({ status: "ready" }));
   });
 
@@ -317,7 +332,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
       const checked = checkBatch(b.hashes);
       const valid = checked.flatMap((x) => (x.check.ok ? [x.check.hash] : []));
       if (valid.length === 0) {
-        throw new ApiError("no_valid_hashes", `none of the ${checked.length} hashes is valid; no case was created`, itemErrors(checked));
+        throw new ApiError("no_valid_hashes", detail("server.case.noValidCreate", { count: checked.length }), itemErrors(checked));
       }
       const caseId = newCaseId();
       const caseSecret = newCaseSecret();
@@ -353,7 +368,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
       const checked = checkBatch(b.hashes);
       const valid: CanonicalHash[] = checked.flatMap((x) => (x.check.ok ? [x.check.hash] : []));
       if (valid.length === 0) {
-        throw new ApiError("no_valid_hashes", `none of the ${checked.length} hashes is valid; nothing was added`, itemErrors(checked));
+        throw new ApiError("no_valid_hashes", detail("server.case.noValidAdd", { count: checked.length }), itemErrors(checked));
       }
       await hooks.beforeCommit?.({ method: "POST", route: ROUTES.caseHashes });
       const out = await store.addHashes(
@@ -370,7 +385,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
 
   app.get(ROUTES.case, route(ROUTES.case), isReady, perAddress, body, asCase, requireNoBody, async (c) => {
     const view = await store.getCase(c.get("caseRowId"));
-    if (!view) throw new ApiError("not_found", "no such case, or not this secret");
+    if (!view) throw new ApiError("not_found", detail("server.auth.caseNotFound"));
     return jsonResponse(200, JSON.stringify(caseStatusBody(view)));
   });
 
@@ -392,10 +407,10 @@ export function createServer(options: ServerOptions): HashsafeServer {
         {
           idempotency: c.get("idempotency"),
           respond: (w) =>
-            w.view ? { status: 200, body: caseStatusBody(w.view) } : { status: 404, body: problemOf("not_found", "no such hash in this case") },
+            w.view ? { status: 200, body: caseStatusBody(w.view) } : { status: 404, body: problemIn(requestLang(c), "not_found", detail("server.case.noSuchHash")).body },
         },
       );
-      if (!out.replayed && !out.result.found) throw new ApiError("not_found", "no such hash in this case");
+      if (!out.replayed && !out.result.found) throw new ApiError("not_found", detail("server.case.noSuchHash"));
       if (!out.replayed) await feed.afterWrite();
       return send(c, answerOf(c, out));
     },
@@ -408,15 +423,15 @@ export function createServer(options: ServerOptions): HashsafeServer {
   app.get(ROUTES.feed, route(ROUTES.feed), isReady, perAddress, body, asPlatform("feed:read"), requireNoBody, async (c) => {
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.req.queries())) {
-      if (v.length !== 1) throw new ApiError("invalid_query", `the query parameter ${JSON.stringify(k)} is given ${v.length} times`);
+      if (v.length !== 1) throw new ApiError("invalid_query", detail("server.query.repeated", { name: JSON.stringify(k), count: v.length }));
       query[k] = v[0];
     }
     const q = FeedQuerySchema.safeParse(query);
-    if (!q.success) throw new ApiError("invalid_query", "the query does not match GET /v1/feed", schemaErrors(q.error));
+    if (!q.success) throw new ApiError("invalid_query", detail("server.feed.query"), schemaErrors(q.error));
     let after = 0;
     if (q.data.cursor !== undefined) {
       const seq = openCursor(keys.cursors, q.data.cursor);
-      if (seq === null) throw new ApiError("invalid_query", "the cursor is not one this server gave out");
+      if (seq === null) throw new ApiError("invalid_query", detail("server.feed.cursor"));
       after = seq;
     }
     const rows = await store.readFeed(after, q.data.limit + 1);
@@ -445,7 +460,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
       const b = c.get("body") as { queries: HashInput[]; maxDistance?: number };
       const checked = checkBatch(b.queries);
       const errors = itemErrors(checked);
-      if (errors.length) throw new ApiError("invalid_body", `${errors.length} of the queries are not valid hashes`, errors);
+      if (errors.length) throw new ApiError("invalid_body", detail("server.lookup.invalid", { count: errors.length }), errors);
       const maxDistance = b.maxDistance ?? DEFAULT_MAX_DISTANCE;
       const results = checked.map((x) => {
         const h = (x.check as { ok: true; hash: CanonicalHash }).hash;
@@ -500,9 +515,9 @@ export function createServer(options: ServerOptions): HashsafeServer {
       tokenKey: Buffer.from(hkdfSync("sha256", keys.cursors, "hashsafe-stopncii", "page-tokens/v1", 32)),
       begin(c) {
         c.set("route", STOPNCII_FETCH_ROUTE as RoutePattern);
-        if (!ready) throw new ApiError("not_ready", "the server is starting (loading its match index)", undefined, { "retry-after": "1" });
+        if (!ready) throw new ApiError("not_ready", detail("server.ready.starting"), undefined, { "retry-after": "1" });
         const wait = addressLimiter?.take(clientAddress(c as Ctx, options.trustProxy));
-        if (wait) throw rateLimited(wait, "from this address");
+        if (wait) throw new ApiError("rate_limited", detail("server.rate.address", { seconds: wait }), undefined, { "retry-after": String(wait) });
       },
       fail: (code, detail, errors, headers) => new ApiError(code, detail, errors, headers),
     }),

@@ -14,7 +14,7 @@ import type { RateLimiter } from "../rate-limit.ts";
 import { checkSecret, hashApiKey } from "../secrets.ts";
 import type { ApiKeyInfo, Store } from "../store.ts";
 import { ApiError, type AppEnv, authToken } from "./context.ts";
-import { rateLimited } from "./rate-limit.ts";
+import { detail } from "./lang.ts";
 
 /** How failed case-secret attempts are slowed down. */
 export interface FailurePolicy {
@@ -68,6 +68,11 @@ export class FailureCounter {
   }
 }
 
+/** A 429 of a case call (Retry-After: `seconds`). */
+function tooMany(seconds: number, key: "server.rate.wrongSecret" | "server.rate.case"): ApiError {
+  return new ApiError("rate_limited", detail(key, { seconds }), undefined, { "retry-after": String(seconds) });
+}
+
 /** Authenticate a case call; sets `caseRowId` and `principal`. */
 export function caseAuth(o: {
   store: Store;
@@ -78,18 +83,18 @@ export function caseAuth(o: {
   return async (c, next) => {
     const secret = authToken(c, CASE_AUTH_SCHEME);
     if (secret === null) {
-      throw new ApiError("unauthorized", "this call needs `Authorization: Case <caseSecret>`", undefined, {
+      throw new ApiError("unauthorized", detail("server.auth.caseNeeded"), undefined, {
         "www-authenticate": CASE_AUTH_SCHEME,
       });
     }
     const caseId = c.req.param("caseId") ?? "";
     const wait = o.failures.wait(caseId);
-    if (wait) throw rateLimited(wait, "with a wrong secret for this case");
+    if (wait) throw tooMany(wait, "server.rate.wrongSecret");
     const found = CaseIdSchema.safeParse(caseId).success ? await o.store.getCaseAuth(caseId) : null;
     const check = await checkSecret(o.secretKey, caseId, secret, found?.secretHash ?? null);
     if (!check.ok || !found) {
       o.failures.fail(caseId);
-      throw new ApiError("not_found", "no such case, or not this secret");
+      throw new ApiError("not_found", detail("server.auth.caseNotFound"));
     }
     o.failures.succeed(caseId);
     if (check.restore) await o.store.setCaseSecretHash(found.rowId, check.restore);
@@ -97,7 +102,7 @@ export function caseAuth(o: {
     c.set("principal", `case:${found.rowId}`);
     if (o.caseLimiter) {
       const w = o.caseLimiter.take(`case:${found.rowId}`);
-      if (w) throw rateLimited(w, "for this case");
+      if (w) throw tooMany(w, "server.rate.case");
     }
     await next();
   };
@@ -106,7 +111,7 @@ export function caseAuth(o: {
 async function keyOf(store: Store, token: string | null): Promise<ApiKeyInfo> {
   const key = token ? await store.findApiKey(hashApiKey(token)) : null;
   if (!key || key.revokedAt !== null) {
-    throw new ApiError("unauthorized", token ? "unknown or revoked API key" : "this call needs `Authorization: Bearer <key>`", undefined, {
+    throw new ApiError("unauthorized", detail(token ? "server.auth.unknownKey" : "server.auth.keyNeeded"), undefined, {
       "www-authenticate": PLATFORM_AUTH_SCHEME,
     });
   }
@@ -117,7 +122,7 @@ async function keyOf(store: Store, token: string | null): Promise<ApiKeyInfo> {
 export function platformAuth(store: Store, scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = await keyOf(store, authToken(c, PLATFORM_AUTH_SCHEME));
-    if (!key.scopes.includes(scope)) throw new ApiError("forbidden", `this call needs the scope ${scope}`);
+    if (!key.scopes.includes(scope)) throw new ApiError("forbidden", detail("server.auth.scope", { scope }));
     c.set("keyId", key.id);
     c.set("principal", `key:${key.id}`);
     await next();
@@ -136,7 +141,7 @@ export function optionalIntakeKey(store: Store): MiddlewareHandler<AppEnv> {
     c.set("principal", "anonymous");
     if (c.req.header("authorization") !== undefined) {
       const key = await keyOf(store, authToken(c, PLATFORM_AUTH_SCHEME));
-      if (!key.scopes.includes("intake")) throw new ApiError("forbidden", "only an intake key (scope intake) may be sent when creating a case");
+      if (!key.scopes.includes("intake")) throw new ApiError("forbidden", detail("server.auth.intakeOnly"));
       c.set("keyId", key.id);
       c.set("principal", `key:${key.id}`);
     }

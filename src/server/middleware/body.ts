@@ -8,9 +8,10 @@ import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { MAX_BODY_BYTES, type ProblemError } from "../../protocol/index.ts";
 import { ApiError, type AppEnv, type Ctx } from "./context.ts";
+import { detail } from "./lang.ts";
 
 function tooLarge(): ApiError {
-  return new ApiError("body_too_large", `the body is larger than ${MAX_BODY_BYTES} bytes`, undefined, { connection: "close" });
+  return new ApiError("body_too_large", detail("server.body.tooLarge", { max: MAX_BODY_BYTES }), undefined, { connection: "close" });
 }
 
 async function read(c: Ctx): Promise<Buffer> {
@@ -41,7 +42,7 @@ async function read(c: Ctx): Promise<Buffer> {
       };
       const onError = () => {
         done();
-        reject(new ApiError("invalid_body", "the request body ended early (the connection failed)"));
+        reject(new ApiError("invalid_body", detail("server.body.ended")));
       };
       // the client went away before the body ended
       const onClose = () => onError();
@@ -85,14 +86,14 @@ export function readBody(onBody?: (c: Ctx, raw: Buffer) => void): MiddlewareHand
 export const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
   const ct = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (ct !== "application/json") {
-    throw new ApiError("unsupported_media_type", `the body must be application/json, not ${ct ? JSON.stringify(ct) : "untyped"}`);
+    throw new ApiError("unsupported_media_type", ct ? detail("server.body.mediaType", { type: JSON.stringify(ct) }) : detail("server.body.untyped"));
   }
   await next();
 };
 
 /** Calls that take no body refuse one (400). */
 export const requireNoBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.get("raw").length > 0) throw new ApiError("invalid_body", `${c.req.method} ${c.get("route")} takes no body`);
+  if (c.get("raw").length > 0) throw new ApiError("invalid_body", detail("server.body.unexpected", { method: c.req.method, route: String(c.get("route")) }));
   await next();
 };
 
@@ -113,17 +114,17 @@ export function jsonBody<B>(schema: z.ZodType<B>, batch?: { key: string; max: nu
     try {
       parsed = JSON.parse(c.get("raw").toString("utf8"));
     } catch (err) {
-      throw new ApiError("invalid_body", `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ApiError("invalid_body", detail("server.body.json", { reason: err instanceof Error ? err.message : String(err) }));
     }
     if (batch && parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
       const list = (parsed as Record<string, unknown>)[batch.key];
       if (Array.isArray(list) && list.length > batch.max) {
-        throw new ApiError("batch_too_large", `${list.length} items in "${batch.key}"; at most ${batch.max} in one request`);
+        throw new ApiError("batch_too_large", detail("server.body.batch", { count: list.length, key: batch.key, max: batch.max }));
       }
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
-      throw new ApiError("invalid_body", "the body does not match the schema of this call", schemaErrors(result.error, batch?.key));
+      throw new ApiError("invalid_body", detail("server.body.schema"), schemaErrors(result.error, batch?.key));
     }
     c.set("body", result.data);
     await next();

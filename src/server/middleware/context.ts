@@ -4,8 +4,11 @@
  */
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
-import { PROBLEM_MEDIA_TYPE, type ProblemCode, type ProblemError, problemOf, type RoutePattern } from "../../protocol/index.ts";
+import type { Lang } from "../../i18n/index.ts";
+import { t } from "../../i18n/index.ts";
+import { type Problem, PROBLEM_MEDIA_TYPE, type ProblemCode, type ProblemError, problemOf, type RoutePattern } from "../../protocol/index.ts";
 import type { IdempotencyIntent, WriteLimits } from "../store.ts";
+import { type Detail, say } from "./lang.ts";
 
 /** Per-request values, set by the middlewares in the order they run. */
 export interface AppVariables {
@@ -32,24 +35,51 @@ export interface AppVariables {
 export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: AppVariables };
 export type Ctx = Context<AppEnv>;
 
-/** An error answered as problem+json. */
+/**
+ * An error answered as problem+json. `detail` is a catalogue key with its
+ * parameters (src/i18n/server.ts), said in the language of the request; a
+ * plain string is said as is, in English (for callers outside the catalogue).
+ * `message` is the English text (for logs and tests).
+ */
 export class ApiError extends Error {
   readonly code: ProblemCode;
+  readonly detail: Detail | string;
   readonly errors: ProblemError[] | undefined;
   readonly headers: Record<string, string>;
-  constructor(code: ProblemCode, detail: string, errors?: ProblemError[], headers: Record<string, string> = {}) {
-    super(detail);
+  constructor(code: ProblemCode, detail: Detail | string, errors?: ProblemError[], headers: Record<string, string> = {}) {
+    super(say("en", detail));
     this.code = code;
+    this.detail = detail;
     this.errors = errors;
     this.headers = headers;
   }
 }
 
-export function problemResponse(err: ApiError): Response {
-  const body = problemOf(err.code, err.message, err.errors);
+/**
+ * The one place problem bodies are put into words: `title` and `detail` in
+ * `lang` (English for a plain-string detail, so one answer is in one
+ * language); `type`, `status` and `errors` are the same in every language.
+ * Answers the body and the language it is in.
+ */
+export function problemIn(lang: Lang, code: ProblemCode, detail: Detail | string, errors?: ProblemError[]): { body: Problem; lang: Lang } {
+  const said: Lang = typeof detail === "string" ? "en" : lang;
+  const body = problemOf(code, say(said, detail), errors);
+  if (said !== "en") body.title = t(said, `server.title.${code}` as const);
+  return { body, lang: said };
+}
+
+/** The problem+json answer of `err`, in `lang`, with Content-Language and Vary: Accept-Language. */
+export function problemResponse(err: ApiError, lang: Lang = "en"): Response {
+  const { body, lang: said } = problemIn(lang, err.code, err.detail, err.errors);
   return new Response(JSON.stringify(body), {
     status: body.status,
-    headers: { "content-type": PROBLEM_MEDIA_TYPE, "cache-control": "no-store", ...err.headers },
+    headers: {
+      "content-type": PROBLEM_MEDIA_TYPE,
+      "cache-control": "no-store",
+      "content-language": said,
+      vary: "Accept-Language",
+      ...err.headers,
+    },
   });
 }
 

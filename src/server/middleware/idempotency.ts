@@ -12,6 +12,7 @@ import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_TTL_MS } from 
 import { keyDigest, requestDigest, seal, unseal } from "../idempotency.ts";
 import type { Committed, IdempotencyRecord, Store, WriteAnswer } from "../store.ts";
 import { ApiError, type AppEnv, type Ctx, jsonResponse } from "./context.ts";
+import { detail } from "./lang.ts";
 
 /** Validate the header (400). Runs before the content type is checked. */
 export const requireIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -19,14 +20,14 @@ export const requireIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) 
   if (!key || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new ApiError(
       "missing_idempotency_key",
-      `every ${c.req.method} needs an ${IDEMPOTENCY_HEADER} header of 8..128 characters [A-Za-z0-9._:-] (a UUID)`,
+      detail("server.idem.missing", { method: c.req.method, header: IDEMPOTENCY_HEADER }),
     );
   }
   await next();
 };
 
 function replay(c: Ctx, record: IdempotencyRecord, reqDigest: string): Response {
-  if (record.requestDigest !== reqDigest) throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request");
+  if (record.requestDigest !== reqDigest) throw new ApiError("idempotency_key_reused", detail("server.idem.reused"));
   const key = c.req.header(IDEMPOTENCY_HEADER)!;
   return jsonResponse(record.status, unseal(c.get("principal"), key, record.sealed), { "idempotent-replayed": "true" });
 }
@@ -38,7 +39,7 @@ export function idempotency(store: Store, now: () => number, inFlight: Set<strin
     const principal = c.get("principal");
     const digest = keyDigest(principal, key);
     if (inFlight.has(digest)) {
-      throw new ApiError("idempotency_in_flight", "a request with this Idempotency-Key is still running; retry later", undefined, {
+      throw new ApiError("idempotency_in_flight", detail("server.idem.inFlight"), undefined, {
         "retry-after": "1",
       });
     }

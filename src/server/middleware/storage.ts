@@ -13,6 +13,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../logger.ts";
 import type { StorageError, Store } from "../store.ts";
 import { ApiError, type AppEnv } from "./context.ts";
+import { detail } from "./lang.ts";
 
 export interface StorageOptions {
   /** folder whose file system holds the database (null: no disk check, e.g. :memory: or PostgreSQL) */
@@ -116,10 +117,10 @@ export function storageGuard(health: StorageHealth, adds: boolean): MiddlewareHa
   return async (_c, next) => {
     const f = health.current();
     if (f) {
-      throw new ApiError("storage_unavailable", `the server's storage is failing (${f.kind}); nothing was stored; retry later`, undefined, health.retryHeaders());
+      throw new ApiError("storage_unavailable", detail("server.storage.failing", { kind: f.kind }), undefined, health.retryHeaders());
     }
     if (adds && health.belowWatermark()) {
-      throw new ApiError("storage_full", "the server is low on disk space and takes no new data for now; nothing was stored; retry later", undefined, health.retryHeaders());
+      throw new ApiError("storage_full", detail("server.storage.full"), undefined, health.retryHeaders());
     }
     await next();
   };

@@ -27,6 +27,7 @@ import type { Context } from "hono";
 import { type HashType, MAX_FEED_LIMIT, type ProblemCode, type ProblemError } from "../../protocol/index.ts";
 import { hashApiKey } from "../secrets.ts";
 import type { FeedRow, Store } from "../store.ts";
+import { type Detail, detail, say } from "../middleware/lang.ts";
 
 /** Base URL path to give a StopNCII client (`base_url_override`): it appends `/FetchHashes`. */
 export const STOPNCII_PREFIX = "/compat/stopncii/v1";
@@ -71,7 +72,7 @@ export interface StopNciiDeps {
   /** The server's shared first steps (route name for the log, readiness, per-address rate limit); throws to refuse. */
   begin(c: Context): void;
   /** Make the error the server answers as problem+json. */
-  fail(code: ProblemCode, detail: string, errors?: ProblemError[], headers?: Record<string, string>): Error;
+  fail(code: ProblemCode, detail: Detail, errors?: ProblemError[], headers?: Record<string, string>): Error;
 }
 
 const TOKEN_MAGIC = "snc1";
@@ -156,7 +157,8 @@ export function stopNciiFetchHashes(deps: StopNciiDeps): (c: Context) => Promise
   const { store, tokenKey } = deps;
   if (tokenKey.length !== 32) throw new Error("the StopNCII page token key must be 32 bytes");
   const ttl = deps.tokenTtlMs ?? STOPNCII_TOKEN_TTL_MS;
-  const badQuery = (detail: string, code: string) => deps.fail("invalid_query", detail, [{ code, message: detail }]);
+  // errors[].message stays English in every language (like the other routes' errors[]); the detail is said per request
+  const badQuery = (d: Detail, code: string) => deps.fail("invalid_query", d, [{ code, message: say("en", d) }]);
 
   return async (c) => {
     deps.begin(c);
@@ -175,12 +177,10 @@ export function stopNciiFetchHashes(deps: StopNciiDeps): (c: Context) => Promise
       unscoped = true;
     }
     if (!allowed) {
-      if (unscoped) throw deps.fail("forbidden", "this call needs a platform key with the scope feed:read");
+      if (unscoped) throw deps.fail("forbidden", detail("server.stopncii.scope"));
       throw deps.fail(
         "unauthorized",
-        offered.length
-          ? "unknown or revoked API key (in x-functions-key / Ocp-Apim-Subscription-Key)"
-          : "this call needs a hashsafe platform key with feed:read in the x-functions-key or Ocp-Apim-Subscription-Key header",
+        detail(offered.length ? "server.stopncii.unknownKey" : "server.stopncii.keyNeeded"),
       );
     }
 
@@ -188,20 +188,20 @@ export function stopNciiFetchHashes(deps: StopNciiDeps): (c: Context) => Promise
     const q: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.req.queries())) {
       if (k !== "startTimestamp" && k !== "pageSize" && k !== "nextPageToken") continue;
-      if (v.length !== 1) throw badQuery(`the query parameter ${k} is given ${v.length} times`, "repeated_parameter");
+      if (v.length !== 1) throw badQuery(detail("server.query.repeated", { name: k, count: v.length }), "repeated_parameter");
       q[k] = v[0];
     }
     let start = 0;
     if (q.startTimestamp !== undefined && q.startTimestamp !== "") {
       if (!INTEGER.test(q.startTimestamp) || Number(q.startTimestamp) > MAX_TIMESTAMP_S) {
-        throw badQuery(`startTimestamp must be Unix seconds (an integer 0..${MAX_TIMESTAMP_S}), not ${JSON.stringify(q.startTimestamp.slice(0, 40))}`, "invalid_start_timestamp");
+        throw badQuery(detail("server.stopncii.startTimestamp", { max: MAX_TIMESTAMP_S, value: JSON.stringify(q.startTimestamp.slice(0, 40)) }), "invalid_start_timestamp");
       }
       start = Number(q.startTimestamp);
     }
     let pageSize = STOPNCII_DEFAULT_PAGE_SIZE;
     if (q.pageSize !== undefined && q.pageSize !== "") {
       if (!INTEGER.test(q.pageSize) || Number(q.pageSize) < 1 || Number(q.pageSize) > MAX_FEED_LIMIT) {
-        throw badQuery(`pageSize must be an integer 1..${MAX_FEED_LIMIT}, not ${JSON.stringify(q.pageSize.slice(0, 40))}`, "invalid_page_size");
+        throw badQuery(detail("server.stopncii.pageSize", { max: MAX_FEED_LIMIT, value: JSON.stringify(q.pageSize.slice(0, 40)) }), "invalid_page_size");
       }
       pageSize = Number(q.pageSize);
     }
@@ -212,13 +212,13 @@ export function stopNciiFetchHashes(deps: StopNciiDeps): (c: Context) => Promise
     if (q.nextPageToken !== undefined && q.nextPageToken !== "") {
       const t = openToken(tokenKey, q.nextPageToken);
       if (t === null) {
-        throw badQuery("the nextPageToken is not one this server gave out (or the server's token key changed); fetch again from your checkpoint (startTimestamp = the last nextSetTimestamp) without a token", "invalid_token");
+        throw badQuery(detail("server.stopncii.badToken"), "invalid_token");
       }
       if (now - t.issuedAt > ttl) {
-        throw badQuery(`the nextPageToken expired (tokens are valid for ${Math.round(ttl / 60000)} minutes); fetch again from your checkpoint (startTimestamp = the last nextSetTimestamp) without a token`, "expired_token");
+        throw badQuery(detail("server.stopncii.expiredToken", { minutes: Math.round(ttl / 60000) }), "expired_token");
       }
       if (t.start !== start) {
-        throw badQuery(`this nextPageToken belongs to startTimestamp=${t.start}, not ${start}; send the same startTimestamp with every page`, "token_mismatch");
+        throw badQuery(detail("server.stopncii.tokenMismatch", { tokenStart: t.start, start }), "token_mismatch");
       }
       afterSeq = t.afterSeq;
       lastMs = t.lastMs;
