@@ -5,7 +5,7 @@
  * (PDQ, or MD5 for videos). Every problem is a
  * record with a message; the rest goes on.
  */
-import { tryReadHead } from "../image/node.ts";
+import { type AlphaMode, tryReadHead } from "../image/node.ts";
 import type { PdqMode } from "../pdq/index.ts";
 import { checkHash, type HashType } from "../protocol/index.ts";
 import { createHash } from "node:crypto";
@@ -13,7 +13,7 @@ import { createReadStream } from "node:fs";
 import { isVideo, looksLikeText, sniffFormat } from "../image/sniff.ts";
 import { picturesOnly, type Skipped } from "./pictures.ts";
 import { HashListError, type ListResult, readHashList } from "../match/lists.ts";
-import { hashEntries } from "./hashing.ts";
+import { errorText, hashEntries } from "./hashing.ts";
 import type { WalkEntry } from "./walk.ts";
 import { collectInputs } from "./walk.ts";
 
@@ -29,6 +29,8 @@ export interface InputHash {
   /** Its line in that hash list, and the line's metadata. */
   line?: number;
   metadata?: string;
+  /** A picture with transparent parts (some alpha under 255). */
+  transparent?: boolean;
 }
 
 export interface InputProblem {
@@ -63,6 +65,8 @@ export interface GatherOptions {
   minQuality: number;
   /** Hash lists given with --list (read as lists whatever their name). */
   lists?: readonly string[];
+  /** Transparency: dropped (default) or flattened onto white or black (`--alpha`). */
+  alpha?: AlphaMode;
 }
 
 /** The MD5 of a file's bytes, as StopNCII hashes videos: it matches only byte-identical copies of the file. */
@@ -148,13 +152,16 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
     images.push(e);
   }
 
-  await hashEntries(images, { mode: opts.mode, orient: opts.orient, maxPixels: opts.maxPixels, jobs: opts.jobs }, (rec, k) => {
+  await hashEntries(images, { mode: opts.mode, orient: opts.orient, maxPixels: opts.maxPixels, jobs: opts.jobs, alpha: opts.alpha }, (rec, k) => {
     if (rec.error) {
-      result.problems.push({ source: rec.path, message: rec.error.message });
+      // A flat picture is a problem like any other (never an all-zero hash).
+      result.problems.push({ source: rec.path, message: errorText(rec.error) });
       return;
     }
     result.images++;
-    slots[imageSlot[k]] = [{ type: "pdq", value: rec.result.hash, source: rec.path, quality: rec.result.quality, path: rec.path }];
+    const h: InputHash = { type: "pdq", value: rec.result.hash, source: rec.path, quality: rec.result.quality, path: rec.path };
+    if (rec.result.transparent) h.transparent = true;
+    slots[imageSlot[k]] = [h];
   });
   for (const s of slots) raw.push(...s);
 

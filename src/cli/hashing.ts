@@ -4,14 +4,40 @@
  * others go on.
  */
 import { availableParallelism } from "node:os";
+import { Option } from "commander";
 import { type HashOptions, hashFiles, type ImageHashResult } from "../image/hash.ts";
-import { setDecoderThreads } from "../image/node.ts";
+import { type AlphaMode, ALPHA_MODES, setDecoderThreads } from "../image/node.ts";
 import { HashError } from "../pdq/errors.ts";
+import { tr } from "./lang.ts";
 import type { WalkEntry } from "./walk.ts";
 
 export type FileRecord =
   | { path: string; result: ImageHashResult; error?: undefined }
   | { path: string; result?: undefined; error: HashError };
+
+/**
+ * The message of a file's error for a person, in their language where the
+ * catalogue has it (a flat picture); machine output keeps `code` and the
+ * library's English message.
+ */
+export function errorText(err: HashError): string {
+  if (err.code === "FLAT") return tr("cli.hash.flat");
+  return err.message;
+}
+
+/**
+ * The warning for a picture with transparent parts (`alpha` as given): copies
+ * shared flattened onto a background may not match its hash.
+ */
+export function transparencyWarning(path: string, alpha: AlphaMode | undefined): string {
+  if (!alpha || alpha === "drop") return tr("cli.hash.transparent", { path });
+  return tr("cli.hash.transparentFlattened", { path, background: tr(alpha === "white" ? "cli.hash.onWhite" : "cli.hash.onBlack") });
+}
+
+/** `--alpha drop|white|black`, for every command that hashes pictures. */
+export function alphaOption(): Option {
+  return new Option("--alpha <mode>", tr("cli.help.alpha")).choices([...ALPHA_MODES]).default("drop");
+}
 
 export function defaultJobs(): number {
   return Math.max(1, Math.min(8, availableParallelism()));

@@ -31,11 +31,10 @@ export const SHARE_EXIT = {
   REFUSED: 5,
 } as const;
 
-/** Help text listing the exit statuses, for the sharing commands. */
-export const EXIT_HELP = `
-Exit status: 0 done; 1 declined (nothing sent); 2 usage error, or some inputs could not be used (the rest was);
-3 not delivered now, saved in the outbox (\`hashsafe outbox send\` later); 4 server unreachable or busy;
-5 refused by the server (unknown case or wrong secret, bad key, invalid request).`;
+/** Help text listing the exit statuses, for the sharing commands (in the CLI's language). */
+export function exitHelp(): string {
+  return `\n${tr("cli.help.exitShare")}`;
+}
 
 export interface NetworkOptions {
   server?: string;
@@ -46,18 +45,18 @@ export interface NetworkOptions {
 /** `--server`, `--timeout` and `--format` on a command (record commands pass all four formats, with no default). */
 export function addNetworkOptions(
   cmd: Command,
-  serverHelp = "server address (or HASHSAFE_SERVER)",
+  serverHelp = tr("cli.help.server"),
   formats: readonly string[] = ["text", "json"],
 ): Command {
   const format =
     formats.length > 2
-      ? new Option("--format <format>", `${formats.join(", ")} (default: text on a terminal, ndjson otherwise)`).choices(formats)
-      : new Option("--format <format>", "text for people, json for scripts").choices(formats).default("text");
+      ? new Option("--format <format>", tr("cli.help.formatRecords")).choices(formats)
+      : new Option("--format <format>", tr("cli.help.formatPeople")).choices(formats).default("text");
   return cmd
     .option("--server <url>", serverHelp)
-    .option("--timeout <seconds>", "longest wait for each answer from the server", parseSeconds, 30)
+    .option("--timeout <seconds>", tr("cli.help.timeout"), parseSeconds, 30)
     .addOption(format)
-    .addHelpText("after", EXIT_HELP);
+    .addHelpText("after", exitHelp());
 }
 
 function parseSeconds(v: string): number {

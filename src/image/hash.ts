@@ -2,7 +2,8 @@
  * Encoded image -> PDQ hash, in Node (decode with sharp, hash with src/pdq).
  */
 import { hashPixels, type PdqOptions, type PdqResult } from "../pdq/index.ts";
-import { type DecodeOptions, decodeImage } from "./node.ts";
+import { refuseFlat } from "./flat.ts";
+import { type DecodedImage, type DecodeOptions, decodeImage } from "./node.ts";
 import type { ImageFormat } from "./sniff.ts";
 
 export interface HashOptions extends PdqOptions, DecodeOptions {}
@@ -12,18 +13,34 @@ export interface ImageHashResult extends PdqResult {
   format: ImageFormat;
   /** The EXIF orientation tag of the file (1 when absent); applied unless `orient: false`. */
   orientation: number;
+  /**
+   * True when some pixel is transparent (alpha under 255): copies shared
+   * flattened onto a background may then hash far from this (see `alpha`).
+   */
+  transparent: boolean;
 }
 
-/** Hash an encoded image held in memory (JPEG, PNG, WebP, GIF, AVIF, TIFF). */
+/**
+ * The hash of decoded pixels, with the file-level rule: a flat picture
+ * (quality 0, or an all-zero hash) is a `FLAT` HashError, never a hash.
+ */
+function hashDecoded(img: DecodedImage, options: HashOptions): ImageHashResult {
+  const r = refuseFlat(hashPixels(img, options));
+  return { ...r, format: img.format, orientation: img.orientation, transparent: img.transparent ?? false };
+}
+
+/**
+ * Hash an encoded image held in memory (JPEG, PNG, WebP, GIF, AVIF, TIFF).
+ * Throws HashError; `FLAT` for a picture of one colour (also a fully
+ * transparent one whose alpha is dropped): it has nothing to recognise.
+ */
 export async function hashImage(input: Uint8Array, options: HashOptions = {}): Promise<ImageHashResult> {
-  const img = await decodeImage(input, options);
-  return { ...hashPixels(img, options), format: img.format, orientation: img.orientation };
+  return hashDecoded(await decodeImage(input, options), options);
 }
 
-/** Hash an image file. */
+/** Hash an image file (as {@link hashImage}). */
 export async function hashFile(path: string, options: HashOptions = {}): Promise<ImageHashResult> {
-  const img = await decodeImage(path, options);
-  return { ...hashPixels(img, options), format: img.format, orientation: img.orientation };
+  return hashDecoded(await decodeImage(path, options), options);
 }
 
 export type FileHashOutcome =
@@ -35,8 +52,8 @@ export type FileHashOutcome =
  * its next decode before it hashes the image it just got, so the decoder
  * threads stay busy while the hashing runs on this thread. `onResult` is
  * called as each file is done (in completion order; `index` is the file's
- * position in `paths`). A file that fails is an outcome with an error; the
- * others go on.
+ * position in `paths`). A file that fails (a flat picture too: `FLAT`) is
+ * an outcome with an error; the others go on.
  */
 export async function hashFiles(
   paths: readonly string[],
@@ -63,7 +80,7 @@ export async function hashFiles(
       if (img) {
         let outcome: FileHashOutcome;
         try {
-          outcome = { path: paths[cur], result: { ...hashPixels(img, options), format: img.format, orientation: img.orientation } };
+          outcome = { path: paths[cur], result: hashDecoded(img, options) };
         } catch (err) {
           outcome = { path: paths[cur], error: err };
         }

@@ -5,8 +5,11 @@
  * - The type is detected from content; only JPEG, PNG, WebP, GIF, AVIF and
  *   TIFF are decoded (the first frame of an animation or multi-page file).
  * - EXIF orientation is applied unless `orient: false`.
- * - Alpha is dropped, not composited, as the reference does; grey, palette,
- *   1-bit, 16-bit and CMYK inputs become 8-bit RGB.
+ * - Alpha is dropped, not composited, as the reference does (`alpha: "drop"`,
+ *   the default), or the picture is flattened onto white or black first
+ *   (`alpha: "white" | "black"`, sharp's flatten); either way the result says
+ *   whether any pixel was transparent (alpha under 255). Grey, palette, 1-bit,
+ *   16-bit and CMYK inputs become 8-bit RGB.
  * - Embedded ICC profiles are not applied (the reference does not apply them);
  *   CMYK becomes RGB by the plain formula R = (1 - C)(1 - K), also without
  *   colour management, which lands closest to the reference.
@@ -25,13 +28,25 @@ export interface DecodeOptions {
   orient?: boolean;
   /** Refuse images with more pixels than this (default 100 megapixels). */
   maxPixels?: number;
+  /**
+   * What to do with transparency: `drop` (default, the reference's) hashes
+   * the stored colour of every pixel, seen or not; `white` / `black` flatten
+   * the picture onto that background first, as it looks when shared on one.
+   */
+  alpha?: AlphaMode;
 }
+
+/** How transparency is handled before hashing (see {@link DecodeOptions.alpha}). */
+export type AlphaMode = "drop" | "white" | "black";
+export const ALPHA_MODES: readonly AlphaMode[] = ["drop", "white", "black"];
 
 export interface DecodedImage extends PixelImage {
   channels: 3;
   format: ImageFormat;
   /** The EXIF orientation tag (1..8), 1 when absent. */
   orientation: number;
+  /** True when some pixel has alpha under 255 (whatever `alpha` did with it). */
+  transparent?: boolean;
 }
 
 const SNIFF_BYTES = 64;
@@ -168,6 +183,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   let height: number;
   let orientation: number;
   let cmyk: boolean;
+  let hasAlpha = false;
   if (jpeg && jpeg.components !== 4) {
     ({ width, height, orientation } = jpeg);
     cmyk = false;
@@ -182,6 +198,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     height = meta.pageHeight && meta.pages && meta.pages > 1 ? meta.pageHeight : (meta.height ?? 0);
     orientation = meta.orientation ?? 1;
     cmyk = meta.space === "cmyk";
+    hasAlpha = Boolean(meta.hasAlpha);
   }
   if (width * height > maxPixels) {
     throw new HashError(
@@ -191,6 +208,9 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   }
   try {
     if (cmyk) return await decodeCmyk(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient }, format, orientation);
+    if (hasAlpha) {
+      return await decodeWithAlpha(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient }, format, orientation, options.alpha ?? "drop");
+    }
     const { data, info } = await sharp(source, { ...base, limitInputPixels: Math.max(1, maxPixels), autoOrient: orient })
       .removeAlpha()
       .toColourspace("srgb")
@@ -204,6 +224,48 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     if (err instanceof HashError) throw err;
     throw decodeError(err, format);
   }
+}
+
+/**
+ * A picture with an alpha channel: decoded once with its alpha, which is
+ * scanned (transparent = some pixel under 255). `drop` keeps the stored RGB
+ * (the same values as removeAlpha gives); `white` / `black` flatten the
+ * decoded pixels onto that background with sharp's flatten.
+ */
+async function decodeWithAlpha(
+  source: string | Buffer,
+  options: SharpOptions,
+  format: ImageFormat,
+  orientation: number,
+  alpha: AlphaMode,
+): Promise<DecodedImage> {
+  const { data, info } = await sharp(source, options).toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  if (info.channels === 3) return { data, width: info.width, height: info.height, channels: 3, format, orientation, transparent: false };
+  if (info.channels !== 4) throw new HashError("BAD_PIXELS", `decoder returned ${info.channels} channels, expected 4`);
+  const n = info.width * info.height;
+  let transparent = false;
+  for (let p = 3; p < data.length; p += 4) {
+    if (data[p] !== 255) {
+      transparent = true;
+      break;
+    }
+  }
+  if (transparent && alpha !== "drop") {
+    const background = alpha === "white" ? { r: 255, g: 255, b: 255 } : { r: 0, g: 0, b: 0 };
+    const flat = await sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } })
+      .flatten({ background })
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (flat.info.channels !== 3) throw new HashError("BAD_PIXELS", `flatten returned ${flat.info.channels} channels, expected 3`);
+    return { data: flat.data, width: info.width, height: info.height, channels: 3, format, orientation, transparent };
+  }
+  const rgb = Buffer.allocUnsafe(n * 3);
+  for (let i = 0, p = 0, q = 0; i < n; i++, p += 4, q += 3) {
+    rgb[q] = data[p];
+    rgb[q + 1] = data[p + 1];
+    rgb[q + 2] = data[p + 2];
+  }
+  return { data: rgb, width: info.width, height: info.height, channels: 3, format, orientation, transparent };
 }
 
 /** CMYK pixels to RGB with R = 255 (1 - C)(1 - K) (no colour management). */

@@ -10,7 +10,9 @@ export type HashErrorCode =
   | "BAD_PIXELS"
   | "READ_ERROR"
   | "NOT_FOUND"
-  | "SYMLINK_LOOP";
+  | "SYMLINK_LOOP"
+  /** A picture of one colour (PDQ quality 0): nothing a hash could recognise. Given by the file-level APIs, never by hashPixels. */
+  | "FLAT";
 
 /** An error about one input, with a message a person can act on. */
 export class HashError extends Error {

@@ -153,13 +153,13 @@ describe("hashsafe hash output", () => {
   });
 
   it("text output is `hash  path`; low quality is flagged with a warning", async () => {
-    const flat = path.join(dir, "flat.png");
-    await sharp({ create: { width: 64, height: 64, channels: 3, background: "#7f7f7f" } }).png().toFile(flat);
-    const r = await run(["hash", "--format", "text", flat, path.join(FIXTURES, "images", "tower.png")]);
+    // nearly flat (quality 1); a picture of one colour is an error instead (test/e2e/cli-flat-alpha.test.ts)
+    const weak = path.join(FIXTURES, "conformance", "images", "c032-nearflat2-97x131.png");
+    const r = await run(["hash", "--format", "text", weak, path.join(FIXTURES, "images", "tower.png")]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^[0-9a-f]{64}  ${flat.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
-    expect(r.stderr).toMatch(/warning: .*flat\.png: quality 0 is under 50; this hash is weak/);
-    const j = await run(["hash", "--format", "ndjson", flat]);
+    expect(r.stdout).toMatch(new RegExp(`^[0-9a-f]{64}  ${weak.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
+    expect(r.stderr).toMatch(/warning: .*c032-nearflat2-97x131\.png: quality 1 is under 50; this hash is weak/);
+    const j = await run(["hash", "--format", "ndjson", weak]);
     expect(ndjson(j.stdout)[0].lowQuality).toBe(true);
   });
 

@@ -6,7 +6,10 @@ import type { Command } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { hamming, hashProblem, parseHash, PDQ_HEX as HEX64 } from "../../match/hash256.ts";
 import { type ComparisonRecord, INPUT_COLUMNS, parseFormat, RECORD_FORMATS, RecordWriter, Sink } from "../output.ts";
-import { imageQuery, MATCH_EXIT, parseMode, parseThreshold, type Query, say } from "./match.ts";
+import { imageQuery, MATCH_EXIT, parseMode, parseThreshold, problemText, type Query, say } from "./match.ts";
+import type { AlphaMode } from "../../image/node.ts";
+import { alphaOption, transparencyWarning } from "../hashing.ts";
+import { tr } from "../lang.ts";
 
 /** CSV columns of `compare`: the first input, the second (`against`), and the comparison. */
 export const COMPARE_COLUMNS = [...INPUT_COLUMNS, "against.path", "against.hash", "against.quality", "distance", "transform", "threshold", "matched"];
@@ -18,6 +21,7 @@ export interface CompareOptions {
   format?: string;
   mode?: string;
   orient: boolean;
+  alpha?: AlphaMode;
 }
 
 
@@ -42,9 +46,9 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
       return { source: hash, input: { hash }, kind: "hash", variants: [{ hash, transform: "original" }] };
     }
     try {
-      return await imageQuery(x, x, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels: DEFAULT_MAX_PIXELS });
+      return await imageQuery(x, x, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels: DEFAULT_MAX_PIXELS, alpha: opts.alpha });
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = problemText(err);
       return /^[0-9a-fA-F]+$/.test(x) ? `${x}: not a PDQ hash (${x.length} hex digits, a PDQ hash has 64) and not a file` : `${x}: ${msg}`;
     }
   };
@@ -57,6 +61,7 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
     }
   }
   if (failed) return MATCH_EXIT.ERROR;
+  for (const q of [qa, qb] as Query[]) if (q.transparent) say(transparencyWarning(q.source, opts.alpha));
   let left = qa as Query;
   let right = qb as Query;
   if (robust) {
@@ -100,16 +105,17 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
 export function registerCompare(program: Command): void {
   program
     .command("compare")
-    .description("distance between two images or hashes, and whether they match (exit 0: match, 1: no match, 2: errors)")
-    .argument("[a]", "an image file or a 64-hex-digit PDQ hash")
-    .argument("[b]", "an image file or a 64-hex-digit PDQ hash")
+    .description(tr("cli.help.compare"))
+    .argument("[a]", tr("cli.help.compareArg"))
+    .argument("[b]", tr("cli.help.compareArg"))
     .allowExcessArguments() // counted below, for a clearer message than commander's
-    .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
-    .option("--dihedral", "also try the 7 rotations and mirrors of the image and give the best")
-    .option("--trim-borders", "also try the image with uniform borders cut off")
-    .option("--format <format>", "text (default), json, ndjson or csv")
-    .option("--mode <mode>", "full (default) or squash512: how images are hashed")
-    .option("--no-orient", "ignore EXIF orientation")
+    .option("--threshold <n>", tr("cli.help.threshold"))
+    .option("--dihedral", tr("cli.help.compareDihedral"))
+    .option("--trim-borders", tr("cli.help.compareTrim"))
+    .option("--format <format>", tr("cli.help.formatCompare"))
+    .option("--mode <mode>", tr("cli.help.mode"))
+    .option("--no-orient", tr("cli.help.noOrient"))
+    .addOption(alphaOption())
     .action(async (a: string | undefined, b: string | undefined, opts: CompareOptions, cmd: Command) => {
       const extra = cmd.args.slice(2);
       const unknown = [a, b, ...extra].find((x) => x !== undefined && x.startsWith("-") && x.length > 1);

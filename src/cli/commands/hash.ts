@@ -4,14 +4,15 @@
 import { type Command, Option } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { DIHEDRAL_NAMES, type PdqMode } from "../../pdq/index.ts";
-import { type FileRecord, defaultJobs, hashEntries } from "../hashing.ts";
+import { alphaOption, errorText, type FileRecord, defaultJobs, hashEntries, transparencyWarning } from "../hashing.ts";
+import { tr } from "../lang.ts";
 import { defaultFormat, parseFormat, parsePositiveInt, RecordWriter, Sink, UsageError } from "../output.ts";
 import { startProgress } from "../progress.ts";
 import { EXIT } from "../exit.ts";
 import { collectInputs, type WalkEntry } from "../walk.ts";
 import { picturesOnly, skippedSummary } from "../pictures.ts";
 import { md5OfFile } from "../hash-inputs.ts";
-import { tryReadHead } from "../../image/node.ts";
+import { type AlphaMode, tryReadHead } from "../../image/node.ts";
 import { isVideo } from "../../image/sniff.ts";
 
 export interface HashCommandOptions {
@@ -23,6 +24,7 @@ export interface HashCommandOptions {
   maxPixels: number;
   jobs: number;
   output?: string;
+  alpha: AlphaMode;
 }
 
 /** The JSON record of one file, as `hash` prints it. */
@@ -35,6 +37,8 @@ export interface HashRecord extends Record<string, unknown> {
   mode?: PdqMode;
   orientation?: number;
   lowQuality?: true;
+  /** Some pixel is transparent (alpha under 255): see `--alpha`. */
+  transparent?: true;
   /** "md5" for a video (MD5 of the file's bytes, as StopNCII hashes videos); absent for PDQ. */
   type?: "md5";
   dihedral?: Record<string, string>;
@@ -54,6 +58,7 @@ export function toHashRecord(rec: FileRecord, minQuality: number): HashRecord {
     orientation: r.orientation,
   };
   if (r.quality < minQuality) out.lowQuality = true;
+  if (r.transparent) out.transparent = true;
   if (r.dihedral) out.dihedral = r.dihedral;
   return out;
 }
@@ -100,17 +105,18 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
   try {
     await hashEntries(
       entries,
-      { mode: opts.mode, orient: opts.orient, dihedral: opts.dihedral, maxPixels: opts.maxPixels, jobs: opts.jobs },
+      { mode: opts.mode, orient: opts.orient, dihedral: opts.dihedral, maxPixels: opts.maxPixels, jobs: opts.jobs, alpha: opts.alpha },
       async (rec) => {
         const out = toHashRecord(rec, opts.minQuality);
-        if (out.error) {
+        if (rec.error) {
           failed++;
-          progress.say(`hashsafe: ${rec.path}: ${out.error.message}`);
-        } else if (out.lowQuality) {
-          weak++;
-          progress.say(
-            `hashsafe: warning: ${rec.path}: quality ${out.quality} is under ${opts.minQuality}; this hash is weak (the picture is too flat or blurred) and may not match copies`,
-          );
+          progress.say(`hashsafe: ${rec.path}: ${errorText(rec.error)}`);
+        } else {
+          if (out.transparent) progress.say(`hashsafe: ${transparencyWarning(rec.path, opts.alpha)}`);
+          if (out.lowQuality) {
+            weak++;
+            progress.say(`hashsafe: ${tr("cli.hash.weak", { path: rec.path, quality: out.quality ?? 0, min: opts.minQuality })}`);
+          }
         }
         // Records for a terminal share it with the bar; elsewhere they do not.
         if (sink.isTerminal) await progress.around(() => writer.write(out));
@@ -135,13 +141,13 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
   entries.push(...videos.map((path) => ({ path })));
   const hashed = entries.length - failed;
   if (entries.length === 0) {
-    say("no files found in the given paths");
+    say(tr("cli.hash.noFiles"));
     return EXIT.PARTIAL;
   }
   if (failed > 0 || weak > 0 || entries.length > 1) {
-    const parts = [`${hashed} of ${entries.length} file${entries.length === 1 ? "" : "s"} hashed`];
-    if (weak) parts.push(`${weak} with low quality`);
-    if (failed) parts.push(`${failed} could not be hashed (see the messages above)`);
+    const parts = [tr("cli.hash.summary", { hashed, count: entries.length })];
+    if (weak) parts.push(tr("cli.hash.summaryWeak", { count: weak }));
+    if (failed) parts.push(tr("cli.hash.summaryFailed", { count: failed }));
     if (format === "text" || failed) say(parts.join(", "));
   }
   return failed > 0 ? EXIT.PARTIAL : EXIT.OK;
@@ -156,16 +162,17 @@ function parseMinQuality(v: string): number {
 export function registerHash(program: Command): void {
   program
     .command("hash")
-    .description("compute PDQ hashes of images (files or folders); nothing leaves this machine")
-    .argument("<paths...>", "image files or folders (walked recursively; hidden files skipped)")
-    .addOption(new Option("--format <format>", "text, json, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
-    .addOption(new Option("--mode <mode>", "full: hash the full-resolution pixels; squash512: squash to 512x512 first, like pdq-photo-hasher").choices(["full", "squash512"]).default("full"))
-    .option("--no-orient", "ignore EXIF orientation and hash the stored pixel order (as the reference tools do)")
-    .option("--dihedral", "also print the hashes of the 7 rotations and mirrors")
-    .option("--min-quality <n>", "flag hashes under this quality as weak", parseMinQuality, 50)
-    .option("--max-pixels <n>", "refuse images with more pixels than this (decompression-bomb guard)", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
-    .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs())
-    .option("-o, --output <file>", "write the records to a file instead of standard output")
+    .description(tr("cli.help.hash"))
+    .argument("<paths...>", tr("cli.help.hashPaths"))
+    .addOption(new Option("--format <format>", tr("cli.help.formatRecords")))
+    .addOption(new Option("--mode <mode>", tr("cli.help.mode")).choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", tr("cli.help.noOrient"))
+    .addOption(alphaOption())
+    .option("--dihedral", tr("cli.help.dihedral"))
+    .option("--min-quality <n>", tr("cli.help.minQualityHash"), parseMinQuality, 50)
+    .option("--max-pixels <n>", tr("cli.help.maxPixels"), parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
+    .option("--jobs <n>", tr("cli.help.jobs"), parsePositiveInt("--jobs"), defaultJobs())
+    .option("-o, --output <file>", tr("cli.help.output"))
     .action(async (paths: string[], opts: HashCommandOptions) => {
       process.exitCode = await runHash(paths, opts);
     });

@@ -8,7 +8,9 @@ import { Option } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import type { PdqMode } from "../../pdq/index.ts";
 import { DEFAULT_MAX_DISTANCE, type LookupMatch, MAX_LOOKUP_QUERIES, MAX_MAX_DISTANCE } from "../../protocol/index.ts";
-import { defaultJobs } from "../hashing.ts";
+import { alphaOption, defaultJobs, transparencyWarning } from "../hashing.ts";
+import type { AlphaMode } from "../../image/node.ts";
+import { tr } from "../lang.ts";
 import { gatherHashes } from "../hash-inputs.ts";
 import {
   type ComparisonRecord,
@@ -41,6 +43,7 @@ export interface LookupOptions extends NetworkOptions {
   orient: boolean;
   maxPixels: number;
   jobs: number;
+  alpha: AlphaMode;
 }
 
 /** CSV columns of `lookup`. */
@@ -65,6 +68,7 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
   try {
     const g = await gatherHashes(inputs, { ...opts, minQuality: 0 });
     for (const p of g.problems) say(`${p.source}: ${p.message}`);
+    for (const h of g.hashes) if (h.transparent) say(transparencyWarning(h.source, opts.alpha));
     for (const h of g.hashes) {
       if (h.quality !== undefined && h.quality < 50) say(`warning: ${h.source}: quality ${h.quality} is under 50; matches of this weak hash are unreliable`);
     }
@@ -112,14 +116,15 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
 export function registerLookup(program: Command): void {
   const cmd = program
     .command("lookup")
-    .description("platforms: check images (hashed here) or hashes against the shared hashes (exit 0: match, 1: none, 2: errors)")
-    .argument("<inputs...>", "image files, folders, hash lists, or hashes")
-    .option("--key <key>", "platform API key with the lookup scope (or HASHSAFE_KEY)")
-    .option("--max-distance <n>", `largest Hamming distance that counts as a PDQ match (0..${MAX_MAX_DISTANCE}; server default ${DEFAULT_MAX_DISTANCE})`, parseDistance)
-    .addOption(new Option("--mode <mode>", "full or squash512, as for `hash`").choices(["full", "squash512"]).default("full"))
-    .option("--no-orient", "ignore EXIF orientation (as for `hash`)")
-    .option("--max-pixels <n>", "refuse images with more pixels than this", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
-    .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs());
+    .description(tr("cli.help.lookup"))
+    .argument("<inputs...>", tr("cli.help.lookupInputs"))
+    .option("--key <key>", tr("cli.help.lookupKey"))
+    .option("--max-distance <n>", tr("cli.help.maxDistance", { max: MAX_MAX_DISTANCE, dflt: DEFAULT_MAX_DISTANCE }), parseDistance)
+    .addOption(new Option("--mode <mode>", tr("cli.help.mode")).choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", tr("cli.help.noOrient"))
+    .addOption(alphaOption())
+    .option("--max-pixels <n>", tr("cli.help.maxPixels"), parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
+    .option("--jobs <n>", tr("cli.help.jobs"), parsePositiveInt("--jobs"), defaultJobs());
   addNetworkOptions(cmd, undefined, RECORD_FORMATS).action(async (inputs: string[], opts: LookupOptions) => {
     process.exitCode = await runLookup(inputs, opts);
   });

@@ -5,14 +5,17 @@
  */
 import { type Command, Option } from "commander";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
-import { decodeImage, tryReadHead } from "../../image/node.ts";
+import { type AlphaMode, decodeImage, tryReadHead } from "../../image/node.ts";
+import { flatError, isFlat } from "../../image/flat.ts";
 import { looksLikeText, sniffFormat } from "../../image/sniff.ts";
 import { type Bank, loadBank } from "../../match/bank.ts";
 import { hashProblem, PDQ_HEX as HEX64 } from "../../match/hash256.ts";
 import { formatProblem, HashListError, readHashList } from "../../match/lists.ts";
 import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from "../../match/robust.ts";
 import type { PdqMode } from "../../pdq/index.ts";
-import { defaultJobs } from "../hashing.ts";
+import { alphaOption, defaultJobs, errorText, transparencyWarning } from "../hashing.ts";
+import { HashError } from "../../pdq/errors.ts";
+import { tr } from "../lang.ts";
 import {
   type ComparisonRecord,
   defaultFormat,
@@ -50,6 +53,7 @@ export interface QueryOptions {
   mode: PdqMode;
   orient: boolean;
   maxPixels: number;
+  alpha?: AlphaMode;
 }
 
 /** One thing to look up: an image (with its variants) or a hash from a list or the command line. */
@@ -60,6 +64,8 @@ export interface Query {
   kind: "image" | "hash";
   quality?: number;
   variants: QueryVariant[];
+  /** An image with transparent parts. */
+  transparent?: boolean;
 }
 
 export function say(line: string): void {
@@ -89,12 +95,18 @@ export function parseMode(v: string | undefined): PdqMode {
 }
 
 
-/** Decode an image and make its query variants; throws HashError. */
+/** Decode an image and make its query variants; throws HashError (`FLAT` for a picture of one colour). */
 export async function imageQuery(path: string | Uint8Array, source: string, opts: QueryOptions): Promise<Query> {
-  const img = await decodeImage(path, { orient: opts.orient, maxPixels: opts.maxPixels });
+  const img = await decodeImage(path, { orient: opts.orient, maxPixels: opts.maxPixels, alpha: opts.alpha });
   const q = queryVariants(img, { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode: opts.mode });
+  if (isFlat({ hash: q.variants[0].hash, quality: q.quality })) throw flatError();
   const input = inputFields({ path: source, hash: q.variants[0].hash, quality: q.quality });
-  return { source, input, kind: "image", quality: q.quality, variants: q.variants };
+  return { source, input, kind: "image", quality: q.quality, variants: q.variants, transparent: img.transparent ?? false };
+}
+
+/** A thrown error's message for a person (a flat picture's in their language). */
+export function problemText(err: unknown): string {
+  return err instanceof HashError ? errorText(err) : err instanceof Error ? err.message : String(err);
 }
 
 /** Run fn over items, `jobs` at a time, handing results to emit in input order. */
@@ -137,6 +149,7 @@ export interface MatchOptions {
   maxPixels?: string;
   jobs?: string;
   output?: string;
+  alpha?: AlphaMode;
 }
 
 export async function runMatch(inputs: string[], opts: MatchOptions): Promise<number> {
@@ -190,7 +203,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   const sink = new Sink(opts.output);
   const fmt = format ?? defaultFormat(sink.isTerminal);
   const writer = new RecordWriter<MatchRecord>(sink, fmt, MATCH_COLUMNS, comparisonText);
-  const qopts: QueryOptions = { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels };
+  const qopts: QueryOptions = { dihedral: opts.dihedral, trimBorders: opts.trimBorders, mode, orient: opts.orient, maxPixels, alpha: opts.alpha };
   let queries = 0;
   let matchedQueries = 0;
   let matches = 0;
@@ -198,6 +211,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   let listQueriesWithOptions = false;
 
   const lookup = async (q: Query) => {
+    if (q.transparent) say(transparencyWarning(q.source, opts.alpha));
     if (q.quality !== undefined && q.quality < minQuality) {
       weak++;
       say(`warning: ${q.source}: quality ${q.quality} is under ${minQuality}: skipped (a hash this weak matches unreliably; lower --min-quality to use it)`);
@@ -233,7 +247,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
           try {
             return { path: f, query: await imageQuery(f, f, qopts) };
           } catch (err) {
-            return { path: f, error: err instanceof Error ? err.message : String(err) };
+            return { path: f, error: problemText(err) };
           }
         },
         async (r) => {
@@ -317,20 +331,21 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
 export function registerMatch(program: Command): void {
   program
     .command("match")
-    .description("check images, folders or hash lists against a bank of hashes (exit 0: match, 1: none, 2: errors)")
-    .argument("[inputs...]", "image files, folders (walked recursively), hash lists, or hashes")
-    .option("--against <bank>", "the bank: a hash list (hex lines, CSV with a hash column, ndjson) or an index file from `index build`")
-    .option("--threshold <n>", "largest Hamming distance that counts as a match (default 31)")
-    .option("--dihedral", "also match the 7 rotations and mirrors of each image")
-    .option("--trim-borders", "also match each image with uniform borders (letterbox, pillarbox, frames) cut off")
-    .option("--min-quality <n>", "skip query images and hashes under this PDQ quality, with a warning (default 50)")
-    .addOption(new Option("--format <format>", "text, json, ndjson or csv (default: text on a terminal, ndjson otherwise)"))
-    .option("--mode <mode>", "full (default) or squash512: how images are hashed")
-    .option("--no-orient", "ignore EXIF orientation")
-    .option("--strict", "a bad line in a hash list is an error for the whole list")
-    .option("--max-pixels <n>", "refuse images with more pixels than this")
-    .option("--jobs <n>", "images decoded at once")
-    .option("-o, --output <file>", "write the records to a file instead of standard output")
+    .description(tr("cli.help.match"))
+    .argument("[inputs...]", tr("cli.help.matchInputs"))
+    .option("--against <bank>", tr("cli.help.against"))
+    .option("--threshold <n>", tr("cli.help.threshold"))
+    .option("--dihedral", tr("cli.help.matchDihedral"))
+    .option("--trim-borders", tr("cli.help.trimBorders"))
+    .option("--min-quality <n>", tr("cli.help.minQualityMatch"))
+    .addOption(new Option("--format <format>", tr("cli.help.formatRecords")))
+    .option("--mode <mode>", tr("cli.help.mode"))
+    .option("--no-orient", tr("cli.help.noOrient"))
+    .addOption(alphaOption())
+    .option("--strict", tr("cli.help.strict"))
+    .option("--max-pixels <n>", tr("cli.help.maxPixels"))
+    .option("--jobs <n>", tr("cli.help.jobs"))
+    .option("-o, --output <file>", tr("cli.help.output"))
     .action(async (inputs: string[], opts: MatchOptions) => {
       process.exitCode = await runMatch(inputs, opts);
     });

@@ -146,11 +146,11 @@ function sameOrigin(a: string, b: string): boolean {
 export function registerOutbox(program: Command): void {
   const outbox = program
     .command("outbox")
-    .description("submissions saved because they could not be delivered: list them, or send them now");
+    .description(tr("cli.help.outbox"));
   outbox
     .command("list")
-    .description("list the submissions waiting in the outbox")
-    .addOption(new Option("--format <format>", "text for people, json for scripts").choices(["text", "json"]).default("text"))
+    .description(tr("cli.help.outboxList"))
+    .addOption(new Option("--format <format>", tr("cli.help.formatPeople")).choices(["text", "json"]).default("text"))
     .action(async (opts: { format?: string }) => {
       process.exitCode = await runOutboxList(opts);
     });
@@ -170,8 +170,8 @@ export function registerOutbox(program: Command): void {
       process.exitCode = await runOutboxRemove("all", opts);
     });
   addNetworkOptions(
-    outbox.command("send").description("deliver the waiting submissions (each to its own server, with its original request)"),
-    "only send the submissions for this server",
+    outbox.command("send").description(tr("cli.help.outboxSend")),
+    tr("cli.help.outboxSendServer"),
   ).action(async (opts: NetworkOptions) => {
     process.exitCode = await runOutboxSend(opts);
   });

@@ -14,7 +14,8 @@ import { newSubmission, type Submission, submissionHashes } from "../../client/s
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import type { PdqMode } from "../../pdq/index.ts";
 import { VERSION } from "../../version.ts";
-import { defaultJobs } from "../hashing.ts";
+import { alphaOption, defaultJobs, transparencyWarning } from "../hashing.ts";
+import type { AlphaMode } from "../../image/node.ts";
 import { gatherHashes, type GatherResult } from "../hash-inputs.ts";
 import { parsePositiveInt, UsageError } from "../output.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
@@ -43,6 +44,7 @@ export interface SubmitOptions extends NetworkOptions {
   dryRun?: boolean;
   receipt: boolean;
   list?: string[];
+  alpha: AlphaMode;
 }
 
 function parseMinQuality(v: string): number {
@@ -52,8 +54,9 @@ function parseMinQuality(v: string): number {
 }
 
 /** Messages about the inputs: problems, skipped non-pictures, weak hashes left out, repeats. */
-function reportInputs(g: GatherResult, minQuality: number): void {
+function reportInputs(g: GatherResult, minQuality: number, alpha: AlphaMode): void {
   for (const p of g.problems) say(`${p.source}: ${p.message}`);
+  for (const h of [...g.hashes, ...g.lowQuality]) if (h.transparent) say(transparencyWarning(h.source, alpha));
   const skipped = skippedSummary(g.skipped);
   if (skipped) say(skipped);
   if (g.lowQuality.length > 0) {
@@ -131,22 +134,57 @@ export function queuedJson(sub: Submission, file: string): Record<string, unknow
  * Deliver what waits in the outbox for this server; answers what went
  * through. Stops at the first connection failure (the server is down: the
  * new submission will be queued too).
+ *
+ * Submissions waiting for ANOTHER server are sent only when the person says
+ * so on a terminal (asked per server, in their language); with --yes or
+ * without a terminal they are never sent to it by submit, only mentioned
+ * (`hashsafe outbox send` sends them, `outbox remove` drops them).
  */
-async function flushOutbox(outbox: Outbox, client: HashShareClient, ask: boolean): Promise<Submission[]> {
+async function flushOutbox(outbox: Outbox, client: HashShareClient, ask: boolean, timeout: number): Promise<Submission[]> {
   const { items, problems } = await outbox.list();
   for (const p of problems) say(`${p.file}: ${p.message}`);
   const done: Submission[] = [];
   const mine = items.filter((i) => i.server === client.serverUrl);
   const others = items.filter((i) => i.server !== client.serverUrl);
-  if (others.length > 0) say(tr("cli.submit.otherQueued", { count: others.length }));
+  const when = (s: Submission) => s.createdAt.slice(0, 16).replace("T", " ");
+  if (others.length > 0 && !ask) say(tr("cli.submit.otherQueued", { count: others.length }));
   if (mine.length > 0 && ask) {
-    process.stderr.write(`${tr("cli.submit.earlierWaiting", { count: mine.length, server: client.serverUrl, date: mine[0].createdAt.slice(0, 16).replace("T", " ") })}\n`);
+    process.stderr.write(`${tr("cli.submit.earlierWaiting", { count: mine.length, server: client.serverUrl, date: when(mine[0]) })}\n`);
     if (!(await confirm(tr("cli.submit.earlierAsk", { count: mine.length })))) {
       say(tr("cli.submit.earlierKept", { count: mine.length }));
-      return done;
+      mine.length = 0;
     }
   } else if (mine.length > 0) say(tr("cli.submit.earlierSending", { count: mine.length }));
-  for (const item of mine) {
+  await deliverAll(outbox, client, mine, done);
+  if (!ask) return done;
+  for (const server of [...new Set(others.map((o) => o.server))]) {
+    const waiting = others.filter((o) => o.server === server);
+    const what = { count: waiting.length, server };
+    process.stderr.write(`${tr("cli.submit.otherServerWaiting", { ...what, date: when(waiting[0]) })}\n`);
+    if (!(await confirm(tr("cli.submit.otherServerAsk", what)))) {
+      say(tr("cli.submit.otherServerKept", what));
+      continue;
+    }
+    say(tr("cli.submit.otherServerSending", what));
+    let other: HashShareClient;
+    try {
+      other = makeClient(server, { timeout });
+    } catch (err) {
+      say(tr("cli.submit.earlierStillWaiting", { date: waiting[0].createdAt, error: err instanceof Error ? err.message : String(err) }));
+      continue;
+    }
+    try {
+      await deliverAll(outbox, other, waiting, done);
+    } finally {
+      await other.close();
+    }
+  }
+  return done;
+}
+
+/** Deliver `items` (from the outbox) to `client`'s server, stopping when it cannot be reached. */
+async function deliverAll(outbox: Outbox, client: HashShareClient, items: readonly Submission[], done: Submission[]): Promise<void> {
+  for (const item of items) {
     try {
       done.push(await outbox.deliver(client, item, { inOutbox: true }));
     } catch (err) {
@@ -155,7 +193,6 @@ async function flushOutbox(outbox: Outbox, client: HashShareClient, ask: boolean
       if (cause instanceof NetworkError) break;
     }
   }
-  return done;
 }
 
 export async function runSubmit(args: string[], opts: SubmitOptions): Promise<number> {
@@ -166,7 +203,7 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
   const client = server ? makeClient(server, { timeout: opts.timeout }) : undefined;
   try {
     const g = await gatherHashes(args, { ...opts, lists: opts.list ?? [] });
-    reportInputs(g, opts.minQuality);
+    reportInputs(g, opts.minQuality, opts.alpha);
     const inputTrouble = g.problems.length > 0;
     if (g.hashes.length === 0) {
       say(g.lowQuality.length > 0 ? tr("cli.submit.nothingLowQuality") : tr("cli.submit.nothing"));
@@ -204,7 +241,7 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
     }
 
     const outbox = new Outbox();
-    const earlier = await flushOutbox(outbox, client, !opts.yes && canAsk());
+    const earlier = await flushOutbox(outbox, client, !opts.yes && canAsk(), opts.timeout);
     const serverFromEnv = !opts.server && Boolean(process.env.HASHSAFE_SERVER);
     try {
       await outbox.deliver(client, sub);
@@ -253,11 +290,12 @@ export function registerSubmit(program: Command): void {
     .description(tr("cli.help.submit"))
     .argument("[inputs...]", tr("cli.help.submitInputs"))
     .option("--list <file>", tr("cli.help.list"), (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option("--mode <mode>", "full or squash512, as for `hash`").choices(["full", "squash512"]).default("full"))
-    .option("--no-orient", "ignore EXIF orientation (as for `hash`)")
-    .option("--max-pixels <n>", "refuse images with more pixels than this", parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
-    .option("--jobs <n>", "images decoded at once", parsePositiveInt("--jobs"), defaultJobs())
-    .option("--min-quality <n>", "leave out hashes under this quality (0..100)", parseMinQuality, 50)
+    .addOption(new Option("--mode <mode>", tr("cli.help.mode")).choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", tr("cli.help.noOrient"))
+    .addOption(alphaOption())
+    .option("--max-pixels <n>", tr("cli.help.maxPixels"), parsePositiveInt("--max-pixels"), DEFAULT_MAX_PIXELS)
+    .option("--jobs <n>", tr("cli.help.jobs"), parsePositiveInt("--jobs"), defaultJobs())
+    .option("--min-quality <n>", tr("cli.help.minQualitySubmit"), parseMinQuality, 50)
     .option("-y, --yes", tr("cli.help.submitYes"))
     .option("--dry-run", tr("cli.help.dryRun"))
     .option("--no-receipt", tr("cli.help.noReceipt"));

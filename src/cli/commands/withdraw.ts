@@ -10,7 +10,8 @@ import { listReceipts, type Receipt, readReceipt, saveReceipt } from "../../clie
 import type { WithdrawResponse } from "../../protocol/index.ts";
 import { HashIdSchema } from "../../protocol/index.ts";
 import { EXIT } from "../exit.ts";
-import { hashEntries } from "../hashing.ts";
+import { errorText, hashEntries } from "../hashing.ts";
+import { ALPHA_MODES } from "../../image/node.ts";
 import { normalizeCaseId, normalizeHashId } from "../ids.ts";
 import { tr } from "../lang.ts";
 import { UsageError } from "../output.ts";
@@ -38,15 +39,29 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** The PDQ hash of a picture, hashed here (nothing is sent). */
-async function pictureHash(file: string): Promise<string> {
-  let out: string | undefined;
+/**
+ * The PDQ hashes a picture may have been submitted under, hashed here
+ * (nothing is sent): one, or for a picture with transparent parts one per
+ * `--alpha` (drop, white, black), since submit may have used any.
+ */
+async function pictureHashes(file: string): Promise<string[]> {
+  const out: string[] = [];
   let problem: string | undefined;
-  await hashEntries([{ path: file }], { mode: "full", orient: true, jobs: 1 }, (rec) => {
-    if (rec.error) problem = rec.error.message;
-    else out = rec.result.hash;
-  });
-  if (!out) throw new UsageError(`${file}: ${problem ?? "?"}`);
+  for (const alpha of ALPHA_MODES) {
+    let more = false;
+    await hashEntries([{ path: file }], { mode: "full", orient: true, jobs: 1, alpha }, (rec) => {
+      if (rec.error) {
+        problem ??= errorText(rec.error);
+        // a transparent picture can be flat with its alpha dropped, and not on a background
+        more = rec.error.code === "FLAT";
+      } else {
+        out.push(rec.result.hash);
+        more = rec.result.transparent;
+      }
+    });
+    if (alpha === "drop" && !more) break;
+  }
+  if (out.length === 0) throw new UsageError(`${file}: ${problem ?? "?"}`);
   return out;
 }
 
@@ -57,8 +72,8 @@ async function idsOfFiles(files: string[], caseId: string | undefined): Promise<
   let found: string | undefined;
   const ids: string[] = [];
   for (const file of files) {
-    const value = await pictureHash(file);
-    const hits = receipts.flatMap((r) => r.hashes.filter((h) => h.value === value).map((h) => ({ r, h })));
+    const values = await pictureHashes(file);
+    const hits = receipts.flatMap((r) => r.hashes.filter((h) => values.includes(h.value)).map((h) => ({ r, h })));
     const open = hits.filter((x) => !x.r.withdrawnAt);
     const hit = open[0] ?? hits[0];
     if (!hit) throw new UsageError(tr("cli.withdraw.file.notFound", { file }));
