@@ -48,7 +48,7 @@ import { DEFAULT_QUOTAS, quota, type QuotaOptions, secondsToNextDay } from "./mi
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { requireReady } from "./middleware/ready.ts";
 import { DEFAULT_STORAGE, StorageHealth, storageGuard, type StorageOptions } from "./middleware/storage.ts";
-import { type BucketLimit, RateLimiter } from "./rate-limit.ts";
+import { type BucketLimit, bucketsFor, SharedFailureCounter } from "./rate-limit.ts";
 import { cors } from "./middleware/cors.ts";
 import { registerWebPage, type WebPageOptions } from "./web-page.ts";
 import { newCaseId, newCaseSecret, newHashId, macSecret, canonicalSecret } from "./secrets.ts";
@@ -183,10 +183,12 @@ export function createServer(options: ServerOptions): HashsafeServer {
   const index = new MatchIndex(options.pdqIndex);
   const rl: { address?: BucketLimit | false; case?: BucketLimit | false } =
     options.rateLimit === false ? {} : { ...DEFAULT_RATE_LIMITS, ...options.rateLimit };
-  const addressLimiter = rl.address ? new RateLimiter(rl.address, now) : null;
-  const caseLimiter = rl.case ? new RateLimiter(rl.case, now) : null;
+  // in memory, or in the store when several processes share it (store.limits: PostgreSQL)
+  const addressLimiter = rl.address ? bucketsFor(store, "address", rl.address, now) : null;
+  const caseLimiter = rl.case ? bucketsFor(store, "case", rl.case, now) : null;
   const quotas: QuotaOptions | false = options.quotas === false ? false : { ...DEFAULT_QUOTAS, ...options.quotas };
-  const failures = new FailureCounter({ ...DEFAULT_FAILURE_POLICY, ...options.secretFailures }, now);
+  const failurePolicy = { ...DEFAULT_FAILURE_POLICY, ...options.secretFailures };
+  const failures = store.limits ? new SharedFailureCounter(store.limits, failurePolicy, now) : new FailureCounter(failurePolicy, now);
   const storage = new StorageHealth(store, { dir: null, ...DEFAULT_STORAGE, ...options.storage }, logger, now);
   const feed = new FeedPublisher(store, index, options.feedBatch ?? {}, now, logger, (err) => {
     if (err instanceof StorageError) storage.report(err);
@@ -508,6 +510,14 @@ export function createServer(options: ServerOptions): HashsafeServer {
 
   app.get(
     STOPNCII_FETCH_ROUTE,
+    // readiness and the per-address limit before the handler (a shared limit is a store call)
+    async (c, next) => {
+      c.set("route", STOPNCII_FETCH_ROUTE as RoutePattern);
+      if (!ready) throw new ApiError("not_ready", detail("server.ready.starting"), undefined, { "retry-after": "1" });
+      const wait = await addressLimiter?.take(clientAddress(c, options.trustProxy));
+      if (wait) throw new ApiError("rate_limited", detail("server.rate.address", { seconds: wait }), undefined, { "retry-after": String(wait) });
+      await next();
+    },
     stopNciiFetchHashes({
       store,
       now,
@@ -515,9 +525,6 @@ export function createServer(options: ServerOptions): HashsafeServer {
       tokenKey: Buffer.from(hkdfSync("sha256", keys.cursors, "hashsafe-stopncii", "page-tokens/v1", 32)),
       begin(c) {
         c.set("route", STOPNCII_FETCH_ROUTE as RoutePattern);
-        if (!ready) throw new ApiError("not_ready", detail("server.ready.starting"), undefined, { "retry-after": "1" });
-        const wait = addressLimiter?.take(clientAddress(c as Ctx, options.trustProxy));
-        if (wait) throw new ApiError("rate_limited", detail("server.rate.address", { seconds: wait }), undefined, { "retry-after": String(wait) });
       },
       fail: (code, detail, errors, headers) => new ApiError(code, detail, errors, headers),
     }),

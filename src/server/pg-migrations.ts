@@ -113,4 +113,23 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_buckets_by_time ON rate_buckets (at);
     `,
   },
+  {
+    version: 2,
+    name: "shared rate limits and failed-secret counts: unlogged, HOT-updatable counters",
+    sql: `
+      -- Counters every process updates on many requests: UNLOGGED (no WAL, no fsync at commit;
+      -- emptied after a database crash and not copied to replicas, which only resets the limits),
+      -- and no index on a column each update changes, so updates stay HOT.
+      DROP INDEX rate_buckets_by_time;
+      ALTER TABLE rate_buckets SET UNLOGGED;
+      -- whether the last take got its token (what the one statement of a take answers)
+      ALTER TABLE rate_buckets ADD COLUMN granted boolean NOT NULL DEFAULT true;
+      -- failed case-secret attempts per case id (known or not)
+      CREATE UNLOGGED TABLE secret_failures (
+        case_id text PRIMARY KEY,
+        n integer NOT NULL,
+        last bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -19,6 +19,11 @@
  *   follow ({@link PostgresStore.follow}).
  * - **Quotas** (rule 5): counted in `quota_usage`, one locked row per subject
  *   and day, shared by every process.
+ * - **Rate limits and failed secrets** (rule 7, {@link PostgresStore.limits}):
+ *   token buckets in `rate_buckets` and failed case-secret attempts in
+ *   `secret_failures`, both UNLOGGED; a take is one
+ *   `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (no race, no
+ *   transaction, no fsync).
  * - **Storage faults** (rule 6): the database unreachable, shutting down or
  *   refusing connections is `StorageError("unavailable")`; disk full, I/O
  *   errors, corruption and a read-only server map to their kinds.
@@ -45,6 +50,7 @@ import {
   type PendingInfo,
   type PublishPolicy,
   type PublishResult,
+  type SharedLimits,
   StorageError,
   type StorageFaultKind,
   type Store,
@@ -185,6 +191,14 @@ export class PostgresStore implements Store {
   /** publishFeed and the follower's polls, one at a time in this process (see follow) */
   private feedLock: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Rate-limit buckets and failed-secret counts, shared by every process on this database (store rule 7). */
+  readonly limits: SharedLimits = {
+    takeToken: (name, key, limit, now) => this.takeToken(name, key, limit, now),
+    secretFailures: (id) => this.secretFailures(id),
+    addSecretFailure: (id, now, forgetAfterMs) => this.addSecretFailure(id, now, forgetAfterMs),
+    claimSecretAttempt: (id, now, policy) => this.claimSecretAttempt(id, now, policy),
+    clearSecretFailures: (id) => this.clearSecretFailures(id),
+  };
 
   private constructor(url: string, pool: pg.Pool, connectTimeoutMs: number) {
     this.url = url;
@@ -907,6 +921,8 @@ export class PostgresStore implements Store {
     return this.guard(async () => {
       await this.pool.query("DELETE FROM quota_usage WHERE day < $1", [Math.floor(now / 86_400_000) - 1]);
       await this.pool.query("DELETE FROM rate_buckets WHERE at < $1", [now - 3_600_000]);
+      // counts quiet for two days are forgotten (DEFAULT_FAILURE_POLICY forgets after one)
+      await this.pool.query("DELETE FROM secret_failures WHERE last < $1", [now - 2 * 86_400_000]);
       return (await this.pool.query("DELETE FROM idempotency WHERE expires_at <= $1 AND status > 0", [now])).rowCount ?? 0;
     });
   }
@@ -927,6 +943,62 @@ export class PostgresStore implements Store {
       await this.pool.query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, value]);
       return (await this.pool.query<{ value: string }>("SELECT value FROM meta WHERE name = $1", [name])).rows[0].value;
     });
+  }
+
+  /**
+   * One token bucket take, as one statement: a new bucket starts full less
+   * the token taken; an existing one is refilled for the time since `at`
+   * (capped at `burst`) and gives a token when it holds one. A refused take
+   * writes only the refill, so retrying does not dig the bucket deeper.
+   */
+  private async takeToken(name: string, key: string, limit: { burst: number; perSecond: number }, now: number): Promise<number> {
+    const refill = "LEAST($3::float8, b.tokens + GREATEST(0, $5::bigint - b.at) * $4::float8 / 1000)";
+    const r = await this.guard(() =>
+      this.pool.query<{ tokens: number; granted: boolean }>(
+        `INSERT INTO rate_buckets AS b (name, key, tokens, at, granted) VALUES ($1, $2, $3::float8 - 1, $5, true)
+         ON CONFLICT (name, key) DO UPDATE SET
+           tokens = CASE WHEN ${refill} >= 1 THEN ${refill} - 1 ELSE ${refill} END,
+           granted = ${refill} >= 1,
+           at = GREATEST(b.at, $5::bigint)
+         RETURNING tokens, granted`,
+        [name, key, limit.burst, limit.perSecond, now],
+      ),
+    );
+    const row = r.rows[0];
+    return row.granted ? 0 : Math.max(1, Math.ceil(((1 - row.tokens) / limit.perSecond) * 1000));
+  }
+
+  private async secretFailures(id: string): Promise<{ n: number; last: number } | null> {
+    const r = await this.guard(() => this.pool.query<{ n: number; last: number }>("SELECT n, last FROM secret_failures WHERE case_id = $1", [id]));
+    return r.rows[0] ?? null;
+  }
+
+  private async addSecretFailure(id: string, now: number, forgetAfterMs: number): Promise<number> {
+    const r = await this.guard(() =>
+      this.pool.query<{ n: number }>(
+        `INSERT INTO secret_failures AS f (case_id, n, last) VALUES ($1, 1, $2)
+         ON CONFLICT (case_id) DO UPDATE SET n = CASE WHEN $2 - f.last > $3 THEN 1 ELSE f.n + 1 END, last = GREATEST(f.last, $2)
+         RETURNING n`,
+        [id, now, forgetAfterMs],
+      ),
+    );
+    return r.rows[0].n;
+  }
+
+  private async claimSecretAttempt(id: string, now: number, policy: { free: number; maxWaitSeconds: number; forgetAfterMs: number }): Promise<boolean> {
+    const r = await this.guard(() =>
+      this.pool.query(
+        `UPDATE secret_failures SET n = n + 1, last = $2
+         WHERE case_id = $1 AND n >= $3 AND $2 - last <= $5
+           AND $2 >= last + LEAST($4::float8, power(2, LEAST(n - $3, 40))) * 1000`,
+        [id, now, policy.free, policy.maxWaitSeconds, policy.forgetAfterMs],
+      ),
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  private async clearSecretFailures(id: string): Promise<void> {
+    await this.guard(() => this.pool.query("DELETE FROM secret_failures WHERE case_id = $1", [id]));
   }
 
   async probe(now: number): Promise<void> {

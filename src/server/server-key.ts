@@ -10,7 +10,8 @@
  * with the first one is refused, since no case could be opened any more.
  */
 import { createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Store } from "./store.ts";
 
 export const SERVER_KEY_BYTES = 32;
@@ -50,26 +51,62 @@ export class ServerKeyError extends Error {
   }
 }
 
+function readKeyFile(file: string): Buffer | null {
+  let key: Buffer;
+  try {
+    key = readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  if (key.length !== SERVER_KEY_BYTES) {
+    throw new ServerKeyError(`the server key file ${file} has ${key.length} bytes, not ${SERVER_KEY_BYTES}; restore it from a backup`);
+  }
+  return key;
+}
+
 /**
  * Read the key at `file`, or make it (owner-only, 0600) when it does not
- * exist. A file of the wrong size is refused.
+ * exist. A file of the wrong size is refused. Several processes starting at
+ * once on a fresh path end with one key: each writes a complete temporary
+ * file and link()s it to `file`, which only one can do (the others read the
+ * winner's file, never a half-written one).
  */
 export function loadOrCreateKeyFile(file: string): { key: Buffer; created: boolean } {
-  try {
-    const key = readFileSync(file);
-    if (key.length !== SERVER_KEY_BYTES) {
-      throw new ServerKeyError(`the server key file ${file} has ${key.length} bytes, not ${SERVER_KEY_BYTES}; restore it from a backup`);
-    }
-    return { key, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
+  const existing = readKeyFile(file);
+  if (existing) return { key: existing, created: false };
   const key = randomBytes(SERVER_KEY_BYTES);
-  const fd = openSync(file, "wx", 0o600);
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
   try {
     writeSync(fd, key);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+  let won = false;
+  try {
+    linkSync(tmp, file);
+    won = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  if (!won) {
+    const theirs = readKeyFile(file);
+    if (!theirs) throw new ServerKeyError(`the server key file ${file} vanished while it was being made; start again`);
+    return { key: theirs, created: false };
+  }
+  try {
+    const dfd = openSync(dirname(file), "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // not every platform can fsync a folder; the file itself is synced
   }
   return { key, created: true };
 }
@@ -79,7 +116,8 @@ export function loadOrCreateKeyFile(file: string): { key: Buffer; created: boole
  * `keyPathFor(db)` for a SQLite file), or a throwaway in-memory key when
  * `file` is null (`:memory:` databases). Checks the key's fingerprint
  * against the one kept in the store (and keeps it there the first time).
- * Several processes on one PostgreSQL database must share one key file.
+ * Several processes on one PostgreSQL database must share one key file: one
+ * started with another key refuses to start (the fingerprint differs).
  */
 export async function serverKeysFor(store: Store, file: string | null): Promise<ServerKeys> {
   let keys: ServerKeys;
@@ -90,10 +128,17 @@ export async function serverKeysFor(store: Store, file: string | null): Promise<
     created = k.created;
     keys = deriveKeys(k.key);
   }
-  const known = await store.getMeta("server_key_fingerprint");
-  if (known === null) await store.setMeta("server_key_fingerprint", keys.fingerprint);
-  else if (known !== keys.fingerprint) {
+  // the first process to start keeps its fingerprint (atomically, also across processes on one PostgreSQL)
+  const known = await store.setMetaOnce("server_key_fingerprint", keys.fingerprint);
+  if (known !== keys.fingerprint) {
     if (created && file) unlinkSync(file);
+    if (store.kind === "postgres") {
+      throw new ServerKeyError(
+        `the server key ${file ?? "(in memory)"}${created ? " (made just now)" : ""} is not the key this PostgreSQL database is used with: ` +
+          "another serve process, or an earlier start, used a different key file. Every process on one database must use the same " +
+          "server key file (--key-file): copy the first one to each host, or restore it from a backup",
+      );
+    }
     throw new ServerKeyError(
       created
         ? `the server key file ${file ?? "(in memory)"} was missing, but this database was used with another key: case secrets cannot be checked without it. Restore the key file from a backup`

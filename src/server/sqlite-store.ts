@@ -687,6 +687,13 @@ export class SqliteStore implements Store {
     this.guard(() => this.q.setMeta.run(name, value));
   }
 
+  async setMetaOnce(name: string, value: string): Promise<string> {
+    return this.guard(() => {
+      this.db.prepare("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
+      return this.q.getMeta.get(name)!.value;
+    });
+  }
+
   async probe(now: number): Promise<void> {
     this.guard(() => this.db.transaction(() => this.q.probe.run(now)).immediate());
   }

@@ -46,6 +46,9 @@
  * 6. **Storage faults are `StorageError`s.** Disk full, I/O errors,
  *    corruption, a read-only database: the store throws `StorageError` with
  *    its kind, so the server can answer 503 and report not ready.
+ * 7. **Shared limits.** A store that several processes use at once
+ *    (PostgreSQL) offers `limits` (SharedLimits), so that rate limits and the
+ *    failed-secret counter are one count for all of them, like the quotas.
  *
  * Times are milliseconds since the epoch; hashes are canonical (see protocol).
  */
@@ -148,6 +151,36 @@ export class LimitError extends Error {
     this.max = max;
     this.used = used;
   }
+}
+
+/**
+ * Counters that several server processes on one database must share (store
+ * rule 7): token buckets of the rate limits and failed case-secret attempts.
+ * A store that offers them (PostgreSQL) keeps them in the database, one
+ * atomic statement per check; without them (SQLite: one process per file)
+ * the server counts in process memory, which costs no write.
+ */
+export interface SharedLimits {
+  /**
+   * Take one token from the bucket (`name`, `key`), which holds up to `burst`
+   * tokens and gains `perSecond` a second (a new bucket starts full). Answers
+   * 0 when a token was taken, else the milliseconds until one is there
+   * (nothing taken).
+   */
+  takeToken(name: string, key: string, limit: { burst: number; perSecond: number }, now: number): Promise<number>;
+  /** Failed case-secret attempts counted for `id`: how many, and when the last was; null when none. */
+  secretFailures(id: string): Promise<{ n: number; last: number } | null>;
+  /** Count one failed attempt (a count quiet for more than `forgetAfterMs` starts again at 1); answers the count. */
+  addSecretFailure(id: string, now: number, forgetAfterMs: number): Promise<number>;
+  /**
+   * Claim the next attempt of a throttled `id` (at least `free` failures):
+   * counts it as a failure at once and answers true when its wait
+   * (`min(maxWaitSeconds, 2^(n - free))` s after the last) is over, false
+   * (nothing written) when it is not, or another process claimed it first.
+   */
+  claimSecretAttempt(id: string, now: number, policy: { free: number; maxWaitSeconds: number; forgetAfterMs: number }): Promise<boolean>;
+  /** Forget the failures of `id` (a right secret). */
+  clearSecretFailures(id: string): Promise<void>;
 }
 
 /** Kinds of storage fault. */
@@ -319,6 +352,10 @@ export interface Store {
   /** A small value kept with the data (e.g. the server key's fingerprint), or null. */
   getMeta(name: string): Promise<string | null>;
   setMeta(name: string, value: string): Promise<void>;
+  /** Keep `value` under `name` unless a value is kept already; answers the value in force (the first writer wins, also across processes). */
+  setMetaOnce(name: string, value: string): Promise<string>;
+  /** Rate-limit buckets and failed-secret counts shared by every process on this store (rule 7); absent: the server counts in memory. */
+  readonly limits?: SharedLimits;
   /** One tiny durable write: resolves when the storage accepts writes again, throws StorageError while it does not. */
   probe(now: number): Promise<void>;
 

@@ -334,7 +334,51 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.setMeta("x", "1");
       await store.setMeta("x", "2");
       expect(await store.getMeta("x")).toBe("2");
+      // setMetaOnce: the first value stays (what the server key's fingerprint relies on)
+      expect(await store.setMetaOnce("once", "a")).toBe("a");
+      expect(await store.setMetaOnce("once", "b")).toBe("a");
+      expect(await store.getMeta("once")).toBe("a");
       await store.probe(99);
+    });
+
+    test("shared limits (rule 7), when the store offers them: token buckets and failed-secret counts", async () => {
+      const l = store.limits;
+      if (!l) {
+        // a one-process store: the server counts in memory; nothing to check here
+        expect(store.kind).toBe("sqlite");
+        return;
+      }
+      const lim = { burst: 3, perSecond: 0.5 };
+      const t = 1_000_000;
+      // a new bucket starts full: 3 takes, then a refusal that says when (2 s per token), which takes nothing
+      expect([await l.takeToken("a", "k", lim, t), await l.takeToken("a", "k", lim, t), await l.takeToken("a", "k", lim, t)]).toEqual([0, 0, 0]);
+      expect(await l.takeToken("a", "k", lim, t)).toBe(2000);
+      expect(await l.takeToken("a", "k", lim, t + 1000)).toBe(1000);
+      expect(await l.takeToken("a", "k", lim, t + 2000)).toBe(0);
+      // buckets are per name and key
+      expect(await l.takeToken("a", "other", lim, t)).toBe(0);
+      expect(await l.takeToken("b", "k", lim, t)).toBe(0);
+      // 20 takes at once from one bucket of 5: exactly 5 get a token
+      const many = await Promise.all(Array.from({ length: 20 }, () => l.takeToken("c", "k", { burst: 5, perSecond: 0.001 }, t)));
+      expect(many.filter((w) => w === 0)).toHaveLength(5);
+      // failed secrets
+      const policy = { free: 2, maxWaitSeconds: 60, forgetAfterMs: 3_600_000 };
+      expect(await l.secretFailures("c_x")).toBeNull();
+      expect(await l.addSecretFailure("c_x", t, policy.forgetAfterMs)).toBe(1);
+      expect(await l.addSecretFailure("c_x", t + 10, policy.forgetAfterMs)).toBe(2);
+      expect(await l.secretFailures("c_x")).toEqual({ n: 2, last: t + 10 });
+      // throttled: 2^(2-2) = 1 s after the last; claims before that fail, one claim after it wins (of 10 at once)
+      expect(await l.claimSecretAttempt("c_x", t + 500, policy)).toBe(false);
+      const claims = await Promise.all(Array.from({ length: 10 }, () => l.claimSecretAttempt("c_x", t + 1010, policy)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await l.secretFailures("c_x")).toEqual({ n: 3, last: t + 1010 });
+      // the next wait is 2 s
+      expect(await l.claimSecretAttempt("c_x", t + 2500, policy)).toBe(false);
+      expect(await l.claimSecretAttempt("c_x", t + 3010, policy)).toBe(true);
+      // a count quiet for longer than forgetAfterMs starts again
+      expect(await l.addSecretFailure("c_x", t + 3010 + 3_600_001, policy.forgetAfterMs)).toBe(1);
+      await l.clearSecretFailures("c_x");
+      expect(await l.secretFailures("c_x")).toBeNull();
     });
   });
 }

@@ -10,7 +10,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { CASE_AUTH_SCHEME, CaseIdSchema, PLATFORM_AUTH_SCHEME, type Scope } from "../../protocol/index.ts";
-import type { RateLimiter } from "../rate-limit.ts";
+import type { FailureTracker, TokenBuckets } from "../rate-limit.ts";
 import { checkSecret, hashApiKey } from "../secrets.ts";
 import type { ApiKeyInfo, Store } from "../store.ts";
 import { ApiError, type AppEnv, authToken } from "./context.ts";
@@ -29,7 +29,7 @@ export interface FailurePolicy {
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = { free: 10, maxWaitSeconds: 900, forgetAfterMs: 24 * 3600_000 };
 
 /** Failed attempts per case id, in memory (at most 100,000 ids; the oldest are forgotten first). */
-export class FailureCounter {
+export class FailureCounter implements FailureTracker {
   private readonly counts = new Map<string, { n: number; last: number }>();
   constructor(
     private readonly policy: FailurePolicy = DEFAULT_FAILURE_POLICY,
@@ -77,8 +77,9 @@ function tooMany(seconds: number, key: "server.rate.wrongSecret" | "server.rate.
 export function caseAuth(o: {
   store: Store;
   secretKey: Buffer;
-  failures: FailureCounter;
-  caseLimiter: RateLimiter | null;
+  /** FailureCounter (memory, one process) or rate-limit.ts SharedFailureCounter (the store's, several processes) */
+  failures: FailureTracker;
+  caseLimiter: TokenBuckets | null;
 }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const secret = authToken(c, CASE_AUTH_SCHEME);
@@ -88,20 +89,20 @@ export function caseAuth(o: {
       });
     }
     const caseId = c.req.param("caseId") ?? "";
-    const wait = o.failures.wait(caseId);
+    const wait = await o.failures.wait(caseId);
     if (wait) throw tooMany(wait, "server.rate.wrongSecret");
     const found = CaseIdSchema.safeParse(caseId).success ? await o.store.getCaseAuth(caseId) : null;
     const check = await checkSecret(o.secretKey, caseId, secret, found?.secretHash ?? null);
     if (!check.ok || !found) {
-      o.failures.fail(caseId);
+      await o.failures.fail(caseId);
       throw new ApiError("not_found", detail("server.auth.caseNotFound"));
     }
-    o.failures.succeed(caseId);
+    await o.failures.succeed(caseId);
     if (check.restore) await o.store.setCaseSecretHash(found.rowId, check.restore);
     c.set("caseRowId", found.rowId);
     c.set("principal", `case:${found.rowId}`);
     if (o.caseLimiter) {
-      const w = o.caseLimiter.take(`case:${found.rowId}`);
+      const w = await o.caseLimiter.take(`case:${found.rowId}`);
       if (w) throw tooMany(w, "server.rate.case");
     }
     await next();
