@@ -1,206 +1,642 @@
 #!/usr/bin/env node
-// Benchmark of the reference server: `hashsafe serve` on loopback over a
-// SQLite file holding 100k active hashes, loaded with autocannon.
+// Benchmark of the reference server (issue 12, acceptance point 5), in one run:
 //
-//   npm run build && npm run bench:server [-- --duration 10 --connections 10 --hashes 100000]
+//   1. case creations per second (POST /v1/cases over HTTP, a fresh
+//      Idempotency-Key and 1-3 random PDQ hashes each) against a bare durable
+//      INSERT into the same store in the same run, and against creations that
+//      also pay the old scrypt secret hashing ("before the secret change");
+//   2. single-query lookups per second (POST /v1/lookup, platform key), p50 and
+//      p99 latency and server memory, at 100k and 1M active hashes, on SQLite
+//      (one process) and on PostgreSQL with one and with three `serve`
+//      processes (the load spread round-robin over the three).
 //
-// The database is seeded through the store (not over HTTP), then the real CLI
-// (`node bin/hashsafe.js serve`) is started as a child process, so the load
-// generator does not share the server's CPU thread and the server's memory can
-// be read on its own. Prints a markdown table.
+//   npm run build && npm run bench:server                 # the full set, writes docs/measurements/<date>-server.md
+//   npm run bench:server -- --quick                       # 100k only, short runs, writes nothing
+//   options: --duration <s> --connections <n> --sizes 100000,1000000 --processes 3 --no-pg --out <file> --no-write
+//
+// Everything runs through the built package (dist/) and the real CLI
+// (`node bin/hashsafe.js serve` as child processes); the database is seeded
+// with SQL that follows the stores' schemas (src/server/migrations.ts,
+// pg-migrations.ts), published (active, with a feed sequence number), so each
+// server loads the hashes into its match index at start (timed to
+// /v1/health/ready). PostgreSQL is a throwaway cluster (bench/pg-cluster.mjs)
+// with fsync on. Temporary folders, the cluster and the child processes are
+// removed on every exit, including errors and Ctrl-C.
 import { spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes, randomUUID, scrypt as scryptCb } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { startPgCluster } from "./pg-cluster.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-if (!existsSync(path.join(root, "dist", "index.js"))) {
+if (!existsSync(path.join(root, "dist", "server", "index.js"))) {
   console.error("bench/server.mjs: dist/ is missing; run `npm run build` first");
   process.exit(1);
 }
-const { SqliteStore, createApiKey } = await import("../dist/server/index.js");
+const { SqliteStore, PostgresStore, createApiKey, DEFAULT_SCRYPT } = await import("../dist/server/index.js");
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "10" },
-    hashes: { type: "string", default: "100000" },
+    quick: { type: "boolean", default: false },
+    duration: { type: "string" },
+    connections: { type: "string", default: "12" },
+    sizes: { type: "string" },
+    processes: { type: "string", default: "3" },
+    "no-pg": { type: "boolean", default: false },
+    out: { type: "string" },
+    "no-write": { type: "boolean", default: false },
   },
 });
-const DURATION = Number(args.duration);
+const QUICK = args.quick;
+const DURATION = Number(args.duration ?? (QUICK ? 3 : 8));
 const CONNECTIONS = Number(args.connections);
-const HASHES = Number(args.hashes);
-
-const dir = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-"));
-const db = path.join(dir, "server.db");
-let child;
-
-function randomPdq() {
-  return randomBytes(32).toString("hex");
+const SIZES = (args.sizes ?? (QUICK ? "100000" : "100000,1000000")).split(",").map(Number).sort((a, b) => a - b);
+const PROCESSES = Number(args.processes);
+const WITH_PG = !args["no-pg"];
+if (!(DURATION > 0) || !(CONNECTIONS > 0) || SIZES.some((n) => !(n > 0)) || !(PROCESSES >= 1)) {
+  console.error("bench/server.mjs: --duration, --connections, --sizes and --processes must be positive numbers");
+  process.exit(2);
 }
+const today = new Date().toISOString().slice(0, 10);
+const OUT = args["no-write"] ? null : (args.out ?? (QUICK ? null : path.join(root, "docs", "measurements", `${today}-server.md`)));
+const SCRYPT = DEFAULT_SCRYPT; // the legacy verifier's parameters (src/server/secrets.ts)
+
+// ---- cleanup: every child, folder and cluster, whatever way the run ends ----
+
+const children = new Set();
+const dirs = [];
+let cluster = null;
+function cleanupSync() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  children.clear();
+  if (cluster) {
+    cluster.stop();
+    cluster = null;
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+process.on("exit", cleanupSync);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench/server.mjs: ${sig}, cleaning up\n`);
+    cleanupSync();
+    process.exit(130);
+  });
+}
+
+const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const tmp = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-"));
+dirs.push(tmp);
+
+// ---- hashes ----
+
+const randomPdq = () => randomBytes(32).toString("hex");
 function flip(hex, bits) {
   const b = Buffer.from(hex, "hex");
   for (let i = 0; i < bits; i++) {
-    const bit = (i * 37) % 256;
+    const bit = Math.floor(Math.random() * 256);
     b[bit >> 3] ^= 1 << (bit & 7);
   }
   return b.toString("hex");
 }
+const newId = (p) => `${p}_${randomBytes(12).toString("base64url")}`;
+const SECRET_STORED = () => `hmac1$${randomBytes(32).toString("base64url")}`;
 
-/** Seed HASHES active PDQ hashes in cases of 500, straight into the store. */
-async function seed() {
-  const store = SqliteStore.open(db, { synchronous: "NORMAL" });
-  const sample = [];
-  const started = performance.now();
-  for (let done = 0; done < HASHES; done += 500) {
-    const hashes = [];
-    for (let i = 0; i < Math.min(500, HASHES - done); i++) hashes.push({ type: "pdq", value: randomPdq() });
-    if (sample.length < 1000) sample.push(...hashes.slice(0, 10).map((h) => h.value));
-    await store.createCase(
-      {
-        caseId: `c_${randomBytes(16).toString("base64url")}`,
-        secretHash: "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        client: { name: "bench", version: "0" },
-        hashes,
-        now: Date.now(),
-        newHashId: () => `h_${randomBytes(12).toString("base64url")}`,
-      },
-      { respond: () => ({ status: 201, body: null }) },
-    );
-  }
-  const { key } = await createApiKey(store, "bench", ["lookup", "feed:read"]);
-  await store.close();
-  return { key, sample, seedMs: performance.now() - started };
-}
+// ---- processes ----
 
-function rssMiB(pid) {
+function procStat(pid) {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : NaN;
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { rssMiB: rss ? Number(rss[1]) / 1024 : NaN, cpuS: (Number(f[11]) + Number(f[12])) / 100 };
   } catch {
-    return NaN;
+    return { rssMiB: NaN, cpuS: NaN };
   }
 }
 
-async function startServe() {
+/** Start `hashsafe serve` on a free port; answers when /v1/health/ready says 200 (the match index is loaded). */
+async function startServe(db, extra = []) {
   const started = performance.now();
-  child = spawn(
+  const child = spawn(
     process.execPath,
-    [path.join(root, "bin", "hashsafe.js"), "serve", "--port", "0", "--db", db, "--no-rate-limit", "--log-level", "warn", "--format", "json"],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    [path.join(root, "bin", "hashsafe.js"), "serve", "--port", "0", "--db", db, "--no-rate-limit", "--no-quotas", "--no-web", "--log-level", "warn", "--format", "json", ...extra],
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const line = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`hashsafe serve exited with ${code}`)));
+  children.add(child);
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000);
   });
-  return { url: JSON.parse(line).url, readyMs: performance.now() - started };
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  child.exited = exited;
+  const fail = (what) => new Error(`hashsafe serve ${what}; its stderr:\n${stderr}`);
+  const line = await Promise.race([
+    new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve)),
+    exited.then((e) => Promise.reject(fail(`exited (${e.code ?? e.signal}) before listening`))),
+  ]);
+  const url = JSON.parse(line).url;
+  for (;;) {
+    if (child.exitCode !== null) throw fail(`exited (${child.exitCode}) while loading`);
+    const ok = await fetch(`${url}/v1/health/ready`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (performance.now() - started > 600_000) throw fail("was not ready after 600 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const readyMs = performance.now() - started;
+  return { child, url, pid: child.pid, readyMs, idle: procStat(child.pid) };
 }
 
-function run(title, opts) {
+async function stopServe(s) {
+  if (s.child.exitCode === null && s.child.signalCode === null) {
+    s.child.kill("SIGTERM");
+    const t = setTimeout(() => s.child.kill("SIGKILL"), 15_000);
+    await s.child.exited;
+    clearTimeout(t);
+  }
+  children.delete(s.child);
+}
+
+// ---- load ----
+
+function cannon(title, opts) {
   return new Promise((resolve, reject) => {
+    log(`${title} (${DURATION} s, ${opts.connections ?? CONNECTIONS} connections)`);
     const instance = autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
     autocannon.track(instance, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
-    process.stderr.write(`running: ${title} (${DURATION} s, ${CONNECTIONS} connections)\n`);
   });
 }
 
-const rows = [];
-function record(title, res, pid) {
-  rows.push({
-    title,
-    rps: res.requests.average,
-    p50: res.latency.p50,
-    p99: res.latency.p99,
-    ok: res["2xx"],
-    bad: res.non2xx + res.errors + res.timeouts,
-    rss: rssMiB(pid),
+/** Run `fn` under autocannon-like conditions and measure the servers' CPU. */
+async function measured(servers, fn) {
+  const before = servers.map((s) => procStat(s.pid).cpuS);
+  const benchBefore = process.cpuUsage();
+  const t0 = performance.now();
+  const res = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const after = servers.map((s) => procStat(s.pid));
+  const bench = process.cpuUsage(benchBefore);
+  return {
+    res,
+    wall,
+    rss: after.map((a) => a.rssMiB),
+    serverCpu: after.reduce((sum, a, i) => sum + (a.cpuS - before[i]), 0) / wall,
+    benchCpu: (bench.user + bench.system) / 1e6 / wall,
+  };
+}
+
+/** 500 prebuilt single-query lookups: a seeded hash with 8 bits flipped, so each one matches (maxDistance 31). */
+function lookupRequests(sample, key) {
+  return Array.from({ length: 500 }, () => ({
+    method: "POST",
+    path: "/v1/lookup",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "idempotency-key": randomUUID() },
+    body: JSON.stringify({ queries: [{ type: "pdq", value: flip(sample[Math.floor(Math.random() * sample.length)], 8) }], maxDistance: 31 }),
+  }));
+}
+
+const caseBody = () =>
+  JSON.stringify({
+    hashes: Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => ({ type: "pdq", value: randomPdq() })),
+    client: { name: "bench", version: "0" },
   });
+
+const createRequests = () => [
+  {
+    method: "POST",
+    path: "/v1/cases",
+    setupRequest: (req) => ({
+      ...req,
+      headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+      body: caseBody(),
+    }),
+  },
+];
+
+function lookupRow(store, size, procs, m, ready) {
+  return {
+    store,
+    size,
+    procs,
+    rps: m.res.requests.average,
+    p50: m.res.latency.p50,
+    p99: m.res.latency.p99,
+    ok: m.res["2xx"],
+    bad: m.res.non2xx + m.res.errors + m.res.timeouts,
+    rss: m.rss,
+    serverCpu: m.serverCpu,
+    benchCpu: m.benchCpu,
+    ready,
+  };
+}
+
+const scrypt = (salt) =>
+  new Promise((resolve, reject) =>
+    scryptCb(randomBytes(21).toString("base64url"), salt, 32, { ...SCRYPT, maxmem: 256 * SCRYPT.N * SCRYPT.r + 2 ** 20 }, (e, k) => (e ? reject(e) : resolve(k))),
+  );
+
+/**
+ * Creations by `CONNECTIONS` concurrent loops of fetch (keep-alive), each
+ * paying one scrypt of the old parameters first when `withScrypt` (on libuv's
+ * thread pool, as the old server did, but in this process). Without `url`:
+ * scrypt alone.
+ */
+async function creationLoop(url, withScrypt, seconds) {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let bad = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < end) {
+        if (withScrypt) await scrypt(randomBytes(16));
+        if (url) {
+          const r = await fetch(`${url}/v1/cases`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+            body: caseBody(),
+          });
+          await r.arrayBuffer();
+          if (r.status === 201) done++;
+          else bad++;
+        } else done++;
+      }
+    }),
+  );
+  return { rate: done / ((performance.now() - t0) / 1000), done, bad };
+}
+
+// ---- SQLite ----
+
+/** Add `count` published, active hashes (cases of 500) to the SQLite file; answers up to 1000 of their values. */
+function seedSqlite(file, count) {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  const now = Date.now();
+  const stamp = Math.floor(now / 60_000) * 60_000;
+  const insCase = db.prepare("INSERT INTO cases (public_id, secret_hash, client_name, client_version, created_at) VALUES (?, ?, 'bench', '0', ?)");
+  const insHash = db.prepare("INSERT INTO hashes (public_id, type, value, active, seq, updated_at) VALUES (?, 'pdq', ?, 1, ?, ?)");
+  const insLink = db.prepare(
+    "INSERT INTO case_hashes (case_id, hash_id, position, active, updated_at, entry_id, added_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+  );
+  const nextSeq = db.prepare("UPDATE counters SET value = value + ? WHERE name = 'feed_seq' RETURNING value");
+  const sample = [];
+  const every = Math.max(1, Math.floor(count / 1000));
+  const batch = db.transaction((n) => {
+    let seq = nextSeq.get(n).value - n;
+    for (let done = 0; done < n; done += 500) {
+      const caseRow = Number(insCase.run(newId("c"), SECRET_STORED(), now).lastInsertRowid);
+      for (let i = 0; i < Math.min(500, n - done); i++) {
+        const value = randomPdq();
+        if ((done + i) % every === 0) sample.push(value);
+        const hashRow = Number(insHash.run(newId("h"), value, ++seq, stamp).lastInsertRowid);
+        insLink.run(caseRow, hashRow, i, now, newId("h"), now);
+      }
+    }
+  });
+  for (let done = 0; done < count; done += 50_000) batch(Math.min(50_000, count - done));
+  const active = db.prepare("SELECT count(*) AS n FROM hashes WHERE active = 1").get().n;
+  db.close();
+  return { sample, active };
+}
+
+/** One durable INSERT per transaction into a table of its own in the same file, with the store's pragmas. */
+function bareSqlite(file, seconds) {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL"); // what `hashsafe serve` opens the store with (sqlite-store.ts default)
+  db.exec(
+    "CREATE TABLE bench_bare (id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL, client_name TEXT NOT NULL, client_version TEXT NOT NULL, created_at INTEGER NOT NULL, hashes TEXT NOT NULL)",
+  );
+  const ins = db.prepare("INSERT INTO bench_bare (public_id, secret_hash, client_name, client_version, created_at, hashes) VALUES (?, ?, 'bench', '0', ?, ?)");
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() < end) {
+    ins.run(newId("c"), SECRET_STORED(), Date.now(), JSON.stringify(Array.from({ length: 1 + (n % 3) }, randomPdq)));
+    n++;
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  db.exec("DROP TABLE bench_bare");
+  db.close();
+  return rate;
+}
+
+// ---- PostgreSQL ----
+
+/** Add `count` published, active hashes (cases of 500) with server-side SQL; answers up to 1000 of their values. */
+async function seedPg(url, count) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const now = Date.now();
+    const stamp = Math.floor(now / 60_000) * 60_000;
+    const base = Number((await c.query("SELECT coalesce(max(id), 0) AS m FROM hashes")).rows[0].m);
+    const caseBase = Number((await c.query("SELECT coalesce(max(id), 0) AS m FROM cases")).rows[0].m);
+    const seqBase = Number((await c.query("SELECT value FROM counters WHERE name = 'feed_seq'")).rows[0].value);
+    const step = 100_000;
+    for (let done = 0; done < count; done += step) {
+      const n = Math.min(step, count - done);
+      const lo = base + done + 1;
+      const hi = base + done + n;
+      const cLo = caseBase + Math.floor(done / 500) + 1;
+      const cHi = caseBase + Math.floor((done + n - 1) / 500) + 1;
+      await c.query("BEGIN");
+      await c.query(
+        `INSERT INTO cases (id, public_id, secret_hash, client_name, client_version, created_at)
+         SELECT g, 'c_bench' || g, 'hmac1$' || md5(random()::text), 'bench', '0', $3 FROM generate_series($1::bigint, $2::bigint) g`,
+        [cLo, cHi, now],
+      );
+      // 64 hex digits = 256 random bits per value
+      await c.query(
+        `INSERT INTO hashes (id, public_id, type, value, active, seq, updated_at)
+         SELECT g, 'h_bench' || g, 'pdq', md5(random()::text) || md5(random()::text), true, $3::bigint + g - $4::bigint, $5
+         FROM generate_series($1::bigint, $2::bigint) g`,
+        [lo, hi, seqBase, base, stamp],
+      );
+      await c.query(
+        `INSERT INTO case_hashes (case_id, hash_id, position, active, updated_at, entry_id, added_at)
+         SELECT $3::bigint + (g - $4::bigint - 1) / 500 + 1, g, ((g - $4::bigint - 1) % 500)::int, true, $5, 'e_bench' || g, $5
+         FROM generate_series($1::bigint, $2::bigint) g`,
+        [lo, hi, caseBase, base, now],
+      );
+      await c.query("COMMIT");
+    }
+    await c.query("UPDATE counters SET value = $1 WHERE name = 'feed_seq'", [seqBase + count]);
+    await c.query("SELECT setval(pg_get_serial_sequence('hashes', 'id'), (SELECT max(id) FROM hashes))");
+    await c.query("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))");
+    await c.query("ANALYZE");
+    const every = Math.max(1, Math.floor(count / 1000));
+    const sample = (await c.query("SELECT value FROM hashes WHERE id > $1 AND (id - $1) % $2 = 0 LIMIT 1000", [base, every])).rows.map((r) => r.value);
+    const active = Number((await c.query("SELECT count(*) AS n FROM hashes WHERE active")).rows[0].n);
+    return { sample, active };
+  } finally {
+    await c.end();
+  }
+}
+
+/** Plain INSERTs (one per transaction, synchronous_commit on) from CONNECTIONS concurrent clients, in a table of its own. */
+async function barePg(url, seconds) {
+  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
+  try {
+    await pool.query(
+      "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, public_id text NOT NULL UNIQUE, secret_hash text NOT NULL, client_name text NOT NULL, client_version text NOT NULL, created_at bigint NOT NULL, hashes text NOT NULL)",
+    );
+    const end = performance.now() + seconds * 1000;
+    const t0 = performance.now();
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < end) {
+          await pool.query(
+            "INSERT INTO bench_bare (public_id, secret_hash, client_name, client_version, created_at, hashes) VALUES ($1, $2, 'bench', '0', $3, $4)",
+            [newId("c"), SECRET_STORED(), Date.now(), JSON.stringify(Array.from({ length: 1 + (n % 3) }, randomPdq))],
+          );
+          n++;
+        }
+      }),
+    );
+    const rate = n / ((performance.now() - t0) / 1000);
+    await pool.query("DROP TABLE bench_bare");
+    return rate;
+  } finally {
+    await pool.end();
+  }
+}
+
+// ---- the run ----
+
+const t0 = performance.now();
+const load0 = os.loadavg();
+const lookups = [];
+const creations = [];
+const seeds = [];
+let scryptAlone = null;
+let pgVersion = null;
+
+async function lookupPhase(storeName, servers, size, sample, key, ready) {
+  const urls = servers.map((s) => s.url);
+  const reqs = lookupRequests(sample, key);
+  // connections: a multiple of the number of servers, so autocannon spreads them evenly
+  const connections = Math.ceil(CONNECTIONS / servers.length) * servers.length;
+  const m = await measured(servers, () =>
+    cannon(`${storeName} ${size}: lookups, ${servers.length} process(es)`, { url: urls.length === 1 ? urls[0] : urls, connections, requests: reqs }),
+  );
+  lookups.push(lookupRow(storeName, size, servers.length, m, ready));
+}
+
+async function creationPhase(storeName, server, bare, size) {
+  const m = await measured([server], () => cannon(`${storeName} ${size}: case creations`, { url: server.url, requests: createRequests() }));
+  const row = {
+    store: storeName,
+    size,
+    rps: m.res.requests.average,
+    p50: m.res.latency.p50,
+    p99: m.res.latency.p99,
+    ok: m.res["2xx"],
+    bad: m.res.non2xx + m.res.errors + m.res.timeouts,
+    bare,
+    serverCpu: m.serverCpu,
+  };
+  log(`${storeName}: creations with the old scrypt per case, then the same loop without it`);
+  row.scryptLoop = await creationLoop(server.url, true, DURATION);
+  row.plainLoop = await creationLoop(server.url, false, DURATION);
+  creations.push(row);
 }
 
 try {
-  process.stderr.write(`seeding ${HASHES} hashes...\n`);
-  const { key, sample, seedMs } = await seed();
-  const { url, readyMs } = await startServe();
-  const rssIdle = rssMiB(child.pid);
+  log(`bench/server.mjs: sizes ${SIZES.join(", ")}, ${DURATION} s per run, ${CONNECTIONS} connections${WITH_PG ? "" : ", no PostgreSQL"}`);
 
-  const lookupBody = (n) => {
-    const queries = [];
-    for (let i = 0; i < n; i++) queries.push({ type: "pdq", value: flip(sample[Math.floor(Math.random() * sample.length)], 8) });
-    return JSON.stringify({ queries, maxDistance: 31 });
-  };
-  const bodies1 = Array.from({ length: 500 }, () => lookupBody(1));
-  const bodies100 = Array.from({ length: 50 }, () => lookupBody(100));
-  const lookupReq = (bodies) => ({
-    url,
-    requests: [
-      {
-        method: "POST",
-        path: "/v1/lookup",
-        setupRequest: (req) => ({
-          ...req,
-          headers: {
-            "content-type": "application/json",
-            authorization: `Bearer ${key}`,
-            "idempotency-key": randomUUID(),
-          },
-          body: bodies[Math.floor(Math.random() * bodies.length)],
-        }),
-      },
-    ],
-  });
+  // scrypt alone, as many at once as the load has connections: the ceiling the old secrets put on creations
+  log("scrypt alone (old parameters)");
+  scryptAlone = (await creationLoop(null, true, Math.max(2, DURATION / 2))).rate;
 
-  record("lookup, 1 query per request", await run("lookup x1", lookupReq(bodies1)), child.pid);
-  record("lookup, 100 queries per request", await run("lookup x100", lookupReq(bodies100)), child.pid);
-  record(
-    "case creation (1 new hash, scrypt N=2^14)",
-    await run("create", {
-      url,
-      requests: [
-        {
-          method: "POST",
-          path: "/v1/cases",
-          setupRequest: (req) => ({
-            ...req,
-            headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
-            body: JSON.stringify({ hashes: [{ type: "pdq", value: randomPdq() }], client: { name: "bench", version: "0" } }),
-          }),
-        },
-      ],
-    }),
-    child.pid,
-  );
-  record(
-    "feed, 1000 records per page",
-    await run("feed", { url: `${url}/v1/feed?limit=1000`, headers: { authorization: `Bearer ${key}` } }),
-    child.pid,
-  );
-
-  const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
-  const out = [];
-  out.push(
-    `hashsafe serve on loopback, SQLite file with ${HASHES.toLocaleString("en")} active PDQ hashes; ` +
-      `autocannon, ${CONNECTIONS} connections, ${DURATION} s per row; Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}).`,
-  );
-  out.push("");
-  out.push("| scenario | requests/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server RSS MiB |");
-  out.push("|---|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) out.push(`| ${r.title} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${f(r.rss)} |`);
-  out.push("");
-  out.push(
-    `Seeding (through the store): ${f(seedMs / 1000, 1)} s. Server start to ready (index of ${HASHES.toLocaleString("en")} loaded): ${f(readyMs)} ms. ` +
-      `Server RSS when ready, idle: ${f(rssIdle)} MiB.`,
-  );
-  console.log(out.join("\n"));
-} finally {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
+  // ---- SQLite, one process ----
+  {
+    const file = path.join(tmp, "server.db");
+    const s0 = SqliteStore.open(file);
+    const { key } = await createApiKey(s0, "bench", ["lookup", "feed:read"]);
+    await s0.close();
+    let have = 0;
+    let sample = [];
+    for (const size of SIZES) {
+      log(`SQLite: seeding to ${size} hashes`);
+      const ts = performance.now();
+      const seeded = seedSqlite(file, size - have);
+      seeds.push({ store: "SQLite", size, ms: performance.now() - ts, active: seeded.active });
+      sample = sample.concat(seeded.sample);
+      have = size;
+      let bare = null;
+      if (size === SIZES[0]) {
+        log("SQLite: bare durable inserts");
+        bare = bareSqlite(file, DURATION);
+      }
+      const s = await startServe(file);
+      await lookupPhase("SQLite", [s], seeded.active, sample, key, [s.readyMs]);
+      if (bare !== null) await creationPhase("SQLite", s, bare, seeded.active);
+      await stopServe(s);
+    }
   }
-  rmSync(dir, { recursive: true, force: true });
+
+  // ---- PostgreSQL, one and several processes ----
+  if (WITH_PG) {
+    log("PostgreSQL: starting a throwaway cluster");
+    cluster = await startPgCluster();
+    pgVersion = cluster.version;
+    {
+      const c = new pg.Client({ connectionString: cluster.url });
+      await c.connect();
+      await c.query("CREATE DATABASE hashsafe_bench");
+      await c.end();
+    }
+    const url = cluster.url.replace(/\/postgres$/, "/hashsafe_bench");
+    const keyFile = path.join(tmp, "pg-server.key");
+    const s0 = await PostgresStore.open(url);
+    const { key } = await createApiKey(s0, "bench", ["lookup", "feed:read"]);
+    await s0.close();
+    let have = 0;
+    let sample = [];
+    for (const size of SIZES) {
+      log(`PostgreSQL: seeding to ${size} hashes`);
+      const ts = performance.now();
+      const seeded = await seedPg(url, size - have);
+      seeds.push({ store: "PostgreSQL", size, ms: performance.now() - ts, active: seeded.active });
+      sample = sample.concat(seeded.sample);
+      have = size;
+      let bare = null;
+      if (size === SIZES[0]) {
+        log("PostgreSQL: bare durable inserts");
+        bare = await barePg(url, DURATION);
+      }
+      const servers = [await startServe(url, ["--key-file", keyFile])];
+      try {
+        await lookupPhase("PostgreSQL", servers, seeded.active, sample, key, [servers[0].readyMs]);
+        if (bare !== null) await creationPhase("PostgreSQL", servers[0], bare, seeded.active);
+        if (PROCESSES > 1) {
+          // one after another: the first made the key file; each loads the whole index itself
+          for (let i = 1; i < PROCESSES; i++) servers.push(await startServe(url, ["--key-file", keyFile]));
+          await lookupPhase("PostgreSQL", servers, seeded.active, sample, key, servers.map((s) => s.readyMs));
+        }
+      } finally {
+        for (const s of servers) await stopServe(s);
+      }
+    }
+  }
+
+  // ---- the report ----
+  const f = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString("en", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a");
+  const load1 = os.loadavg();
+  const totalS = (performance.now() - t0) / 1000;
+  const cores = os.cpus().length;
+  const cmd = `node bench/server.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+  const out = [];
+  out.push(`# Server benchmark, ${today}${QUICK ? " (quick)" : ""}`);
+  out.push("");
+  out.push(`Command: \`npm run build && ${cmd}\` (\`npm run bench:server\`). Total run time ${f(totalS)} s.`);
+  out.push("");
+  out.push(
+    `Machine: ${cores} cores (${os.cpus()[0]?.model ?? "?"}), ${f(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ` +
+      `better-sqlite3 (SQLite ${new Database(":memory:").prepare("SELECT sqlite_version() AS v").get().v})` +
+      (pgVersion ? `, ${pgVersion} (throwaway cluster, fsync on, synchronous_commit on, shared_buffers ${cluster?.conf?.shared_buffers ?? "128MB"})` : "") +
+      ".",
+  );
+  out.push(
+    `Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(" / ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" / ")}. ` +
+      `The load generator (autocannon, in this process) and the server(s) share the ${cores} cores; other work on the machine shows in the load average.`,
+  );
+  out.push("");
+  out.push(
+    `Each load run lasts ${DURATION} s with ${CONNECTIONS} connections (rounded up to a multiple of the number of servers). ` +
+      "Servers: `hashsafe serve --no-rate-limit --no-quotas` (SQLite: `synchronous = FULL`, WAL, the defaults).",
+  );
+  out.push("");
+  out.push("## Case creations (POST /v1/cases, 1-3 new PDQ hashes each, a fresh Idempotency-Key each)");
+  out.push("");
+  out.push("| store | active hashes | creations/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server CPU (cores) | bare durable inserts/s | creations / bare |");
+  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of creations) {
+    out.push(
+      `| ${r.store} | ${f(r.size)} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${f(r.serverCpu, 2)} | ${f(r.bare)} | **${f(r.rps / r.bare, 2)}x** |`,
+    );
+  }
+  out.push("");
+  out.push(
+    "Bare durable insert: one INSERT of a comparable row (case id, secret hash, client, time, 1-3 hash values) per transaction, " +
+      "in a table of its own in the same database, in the same run. SQLite: the same file (before the server opens it: the server " +
+      "holds it locked), `journal_mode = WAL`, `synchronous = FULL`, one writer in a loop (SQLite has one writer). PostgreSQL: " +
+      `the same database, plain INSERTs through pg from ${CONNECTIONS} concurrent clients (as many as the HTTP load has connections). Target: creations >= 0.5x the bare rate.`,
+  );
+  out.push("");
+  out.push("### Before the secret change (scrypt)");
+  out.push("");
+  out.push(
+    `The old server stored each new case's secret as scrypt (N=${SCRYPT.N}, r=${SCRYPT.r}, p=${SCRYPT.p}, the legacy verifier's ` +
+      "parameters in src/server/secrets.ts) and checked it with scrypt on every case call. The current server has no switch back, " +
+      `so the old cost is put back in the client: ${CONNECTIONS} concurrent loops each compute one scrypt with those parameters ` +
+      "(on libuv's thread pool, as the old server did, on the same cores) and then create a case over HTTP (fetch, keep-alive). " +
+      "The same loop without scrypt is the comparison of the same client.",
+  );
+  out.push("");
+  out.push("| store | scrypt + create, creations/s | same loop without scrypt, creations/s | after / before |");
+  out.push("|---|---:|---:|---:|");
+  for (const r of creations) {
+    out.push(`| ${r.store} | ${f(r.scryptLoop.rate, 1)} | ${f(r.plainLoop.rate)} | ${f(r.plainLoop.rate / r.scryptLoop.rate, 1)}x |`);
+  }
+  out.push("");
+  out.push(`scrypt alone (no HTTP, ${CONNECTIONS} at once): ${f(scryptAlone, 1)} per second, the ceiling it put on creations.`);
+  out.push("");
+  out.push("## Single-query lookups (POST /v1/lookup, platform key, one PDQ query at distance 31 that matches)");
+  out.push("");
+  out.push("| store | active hashes | processes | lookups/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server RSS MiB | server CPU (cores) | bench CPU (cores) | start to ready s |");
+  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of lookups) {
+    out.push(
+      `| ${r.store} | ${f(r.size)} | ${r.procs} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${r.rss.map((x) => f(x)).join(" + ")} | ` +
+        `${f(r.serverCpu, 2)} | ${f(r.benchCpu, 2)} | ${r.ready.map((x) => f(x / 1000, 1)).join(", ")} |`,
+    );
+  }
+  out.push("");
+  out.push(
+    "RSS is read from /proc after each run; CPU is user + system time over the run's wall time (1.00 = one core busy), for the " +
+      "server(s) and for this process (autocannon). Start to ready: from spawning `hashsafe serve` to /v1/health/ready answering 200, " +
+      "i.e. opening the store and loading every active hash into the match index (with several processes: each, one after another).",
+  );
+  out.push("");
+  if (PROCESSES > 1 && WITH_PG) {
+    out.push(
+      `With ${PROCESSES} processes on ${cores} cores, the servers, PostgreSQL and the load generator compete for the same ${cores} cores: ` +
+        `the ${PROCESSES}-process figure shows that the processes share one database correctly under load and how the rate moves when a ` +
+        `second core can serve requests, not how it scales on a machine with a core per process.`,
+    );
+    out.push("");
+  }
+  out.push("Seeding (SQL following the store's schema, published and active):");
+  out.push("");
+  for (const s of seeds) out.push(`- ${s.store}: to ${f(s.size)} hashes in ${f(s.ms / 1000, 1)} s (${f(s.active)} active after)`);
+  const report = out.join("\n") + "\n";
+  process.stdout.write(report);
+  if (OUT) {
+    mkdirSync(path.dirname(OUT), { recursive: true });
+    writeFileSync(OUT, report);
+    log(`written to ${path.relative(root, OUT)}`);
+  }
+} catch (err) {
+  console.error(err?.stack ?? String(err));
+  process.exitCode = 1;
+} finally {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGTERM");
+      await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+  }
+  cleanupSync();
 }
