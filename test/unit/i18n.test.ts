@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { domains, isPlural, isYes, pickLang, placeholders, t, yesWords } from "../../src/i18n/index.ts";
+import { PROBLEMS } from "../../src/protocol/index.ts";
 
 type Domain = { en: Record<string, unknown>; es: Record<string, unknown> };
 
@@ -40,6 +41,12 @@ describe("i18n catalogue", () => {
       expect(catalogueProblems(name, d as Domain)).toEqual([]);
     });
   }
+
+  it("no domain is empty (an empty one would pass the check above without checking anything)", () => {
+    for (const [name, d] of Object.entries(domains)) expect(Object.keys((d as Domain).en).length, name).toBeGreaterThan(0);
+    // the server's: a title per kind of problem, and the details (test/unit/server-lang.test.ts checks the titles)
+    expect(Object.keys(domains.server.en).filter((k) => k.startsWith("server.title.")).length).toBe(Object.keys(PROBLEMS).length);
+  });
 
   it("the check finds a missing key, a placeholder mismatch and a one-sided plural", () => {
     const bad: Domain = {
