@@ -177,7 +177,6 @@ async function startServe(dir) {
     [BIN, "serve", "--port", "0", "--db", path.join(dir, "server.db"), "--format", "json", "--log-level", "error", "--no-rate-limit", "--no-quotas"],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
-  children.add(child);
   const exited = new Promise((resolve) => child.once("exit", resolve));
   cleanups.push(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -222,6 +221,10 @@ const INIT_SCRIPT = `(() => {
   document.addEventListener("change", (e) => {
     if (e.target && e.target.id === "file-input") b.changeAt = performance.now();
   }, true);
+  // Bubbling to window comes after the page's own listener on the input: its synchronous part has run.
+  window.addEventListener("change", (e) => {
+    if (e.target && e.target.id === "file-input") b.changeEnd = performance.now();
+  });
 })();`;
 
 /** Long tasks in [from, to] (page clock), and those before `from` (page start-up). */
@@ -231,7 +234,13 @@ async function longTasks(page, from = -Infinity, to = Infinity) {
   const { longtasks, supported } = await page.evaluate(() => window.__bench);
   const inside = longtasks.filter((t) => t.start + t.duration >= from && t.start <= to);
   const before = longtasks.filter((t) => t.start + t.duration < from);
-  const stat = (l) => ({ count: l.length, longest: l.length ? Math.max(...l.map((t) => t.duration)) : 0, over: l.filter((t) => t.duration > LONG_TASK_LIMIT_MS).length });
+  const stat = (l) => ({
+    count: l.length,
+    longest: l.length ? Math.max(...l.map((t) => t.duration)) : 0,
+    over: l.filter((t) => t.duration > LONG_TASK_LIMIT_MS).length,
+    // Those over the limit: when they started, from `from` (ms), and how long they took.
+    overList: l.filter((t) => t.duration > LONG_TASK_LIMIT_MS).map((t) => ({ at: t.start - from, duration: t.duration })),
+  });
   return { supported, during: stat(inside), before: stat(before) };
 }
 
@@ -316,6 +325,7 @@ async function pageFlow(context, url, list) {
     );
     const b = await page.evaluate(() => ({
       changeAt: window.__bench.changeAt,
+      changeEnd: window.__bench.changeEnd,
       doneAt: window.__bench.doneAt,
       done: document.querySelectorAll('#items li[data-state="done"]').length,
       errors: [...document.querySelectorAll('#items li[data-state="error"]')].map((li) => li.getAttribute("data-code")),
@@ -329,7 +339,7 @@ async function pageFlow(context, url, list) {
       // what-is-sent not parseable: no hash check
     }
     const lt = await longTasks(page, b.changeAt, b.doneAt);
-    return { ms: b.doneAt - b.changeAt, done: b.done, errors: b.errors, hashes, longtasks: lt };
+    return { ms: b.doneAt - b.changeAt, handlerMs: b.changeEnd != null ? b.changeEnd - b.changeAt : NaN, done: b.done, errors: b.errors, hashes, longtasks: lt };
   } finally {
     await page.close().catch(() => {});
   }
@@ -504,20 +514,20 @@ async function main() {
     " Node in-process: the same `hashFiles` the CLI runs, in this process, without the CLI's start-up and output." +
     " ms/image is wall time / images (throughput, with the workers in flight); the latency column is the median time one picture took inside a worker.");
   p();
-  p("| run | mode | images | wall | images/s | ms/image | median latency in worker | browser time / Node time | hashes equal to the CLI's |");
-  p("|---|---|---:|---:|---:|---:|---:|---:|---|");
+  p("| run | mode | images | wall | images/s | ms/image | median latency in worker | time / Node CLI's | time / Node in-process | hashes equal to the CLI's |");
+  p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of corpusRows) {
     const n = files.length;
-    p(`| Node CLI | ${r.mode} | ${n} | ${f2(r.node.ms / 1000)} s | ${f1(n / (r.node.ms / 1000))} | ${f1(r.node.ms / n)} | - | 1.00 | - |`);
-    p(`| Node in-process (hashFiles, jobs 2) | ${r.mode} | ${n - r.proc.failed} | ${f2(r.proc.ms / 1000)} s | ${f1(n / (r.proc.ms / 1000))} | ${f1(r.proc.ms / n)} | - | ${f2(r.proc.ms / r.node.ms)} | - |`);
+    p(`| Node CLI | ${r.mode} | ${n} | ${f2(r.node.ms / 1000)} s | ${f1(n / (r.node.ms / 1000))} | ${f1(r.node.ms / n)} | - | 1.00 | ${f2(r.node.ms / r.proc.ms)} | - |`);
+    p(`| Node in-process (hashFiles, jobs 2) | ${r.mode} | ${n - r.proc.failed} | ${f2(r.proc.ms / 1000)} s | ${f1(n / (r.proc.ms / 1000))} | ${f1(r.proc.ms / n)} | - | ${f2(r.proc.ms / r.node.ms)} | 1.00 | - |`);
     const ok = r.browser.out.length - r.errors.length;
-    p(`| browser worker | ${r.mode} | ${ok}${r.errors.length ? ` (+${r.errors.length} failed: ${[...new Set(r.errors)].join(", ")})` : ""} | ${f2(r.browser.wallMs / 1000)} s | ${f1(n / (r.browser.wallMs / 1000))} | ${f1(r.browser.wallMs / n)} | ${f1(r.workerMedian)} ms | ${f2(r.browser.wallMs / r.node.ms)} | ${r.agree.equal}/${r.agree.compared}${r.agree.maxDist ? ` (largest distance ${r.agree.maxDist})` : ""} |`);
+    p(`| browser worker | ${r.mode} | ${ok}${r.errors.length ? ` (+${r.errors.length} failed: ${[...new Set(r.errors)].join(", ")})` : ""} | ${f2(r.browser.wallMs / 1000)} s | ${f1(n / (r.browser.wallMs / 1000))} | ${f1(r.browser.wallMs / n)} | ${f1(r.workerMedian)} ms | ${f2(r.browser.wallMs / r.node.ms)} | ${f2(r.browser.wallMs / r.proc.ms)} | ${r.agree.equal}/${r.agree.compared}${r.agree.maxDist ? ` (largest distance ${r.agree.maxDist})` : ""} |`);
   }
   if (fullRow) {
     const n = files.length;
-    p(`| intake page (file input) | full | ${flow.done}${flow.errors.length ? ` (+${flow.errors.length} failed: ${[...new Set(flow.errors)].join(", ")})` : ""} | ${f2(flow.ms / 1000)} s | ${f1(n / (flow.ms / 1000))} | ${f1(flow.ms / n)} | - | ${f2(flow.ms / fullRow.node.ms)} | ${flowAgree ? `${flowAgree.inCli}/${flowAgree.sent} sent hashes are CLI hashes` : "-"} |`);
+    p(`| intake page (file input) | full | ${flow.done}${flow.errors.length ? ` (+${flow.errors.length} failed: ${[...new Set(flow.errors)].join(", ")})` : ""} | ${f2(flow.ms / 1000)} s | ${f1(n / (flow.ms / 1000))} | ${f1(flow.ms / n)} | - | ${f2(flow.ms / fullRow.node.ms)} | ${f2(flow.ms / fullRow.proc.ms)} | ${flowAgree ? `${flowAgree.inCli}/${flowAgree.sent} sent hashes are CLI hashes` : "-"} |`);
   } else {
-    p(`| intake page (file input) | full | ${flow.done} | ${f2(flow.ms / 1000)} s | ${f1(files.length / (flow.ms / 1000))} | ${f1(flow.ms / files.length)} | - | - | - |`);
+    p(`| intake page (file input) | full | ${flow.done} | ${f2(flow.ms / 1000)} s | ${f1(files.length / (flow.ms / 1000))} | ${f1(flow.ms / files.length)} | - | - | - | - |`);
   }
   p();
   p(`## A 12 MP phone photo`);
@@ -544,11 +554,16 @@ async function main() {
   p();
   p(`| while | long tasks | longest | over ${LONG_TASK_LIMIT_MS} ms |`);
   p("|---|---:|---:|---:|");
-  const ltRow = (what, l) => p(`| ${what} | ${l.count} | ${f0(l.longest)} ms | ${l.over} |`);
+  const ltRow = (what, l) =>
+    p(`| ${what} | ${l.count} | ${f0(l.longest)} ms | ${l.over}${l.overList.length ? ` (${l.overList.map((t) => `${f0(t.duration)} ms at ${t.at >= 0 ? "+" : ""}${f0(t.at)} ms`).join(", ")})` : ""} |`);
   ltRow(`intake page hashing ${files.length} pictures (file input)`, flow.longtasks.during);
   bigFlows.forEach((f, i) => ltRow(`intake page hashing the 12 MP photo, run ${i + 1}`, f.longtasks.during));
   for (const r of corpusRows) ltRow(`page driving the worker, corpus, ${r.mode}`, r.longtasks.during);
   for (const b of big) ltRow(`page driving the worker, 12 MP x ${reps}, ${b.label}`, b.longtasks.during);
+  p();
+  p(`The times after a long task over ${LONG_TASK_LIMIT_MS} ms are when it started, from the file input's change event (a task that starts a little before it is the one that delivers the chosen files).` +
+    ` The intake page's own change handler (addFiles: list, thumbnails, starting the hashes) ran ${f0(flow.handlerMs)} ms synchronously for the ${files.length} pictures` +
+    ` (${f1(flow.handlerMs / files.length)} ms a picture), and ${bigFlows.map((f) => f0(f.handlerMs)).join(", ")} ms for the single 12 MP photo: that part is on the main thread, not in the worker.`);
   p();
   p(`(Page start-up before the pictures were chosen, not counted above: ${flow.longtasks.before.count} long task${flow.longtasks.before.count === 1 ? "" : "s"}, longest ${f0(flow.longtasks.before.longest)} ms.)`);
   const worstPage = Math.max(flow.longtasks.during.longest, ...bigFlows.map((f) => f.longtasks.during.longest));
@@ -556,7 +571,7 @@ async function main() {
   p();
   p("## Against the targets");
   p();
-  p(`- 12 MP phone photo in under 1 s in the browser worker (full mode, the page's): ${bigOk ? "**met**" : "**not met**"} (${big.filter((b) => b.mode === "full").map((b) => `${f0(b.roundTrip)} ms`).join("") || "full mode not run"}).`);
+  p(`- 12 MP phone photo in under 1 s in the browser worker (full mode, the page's): ${bigOk ? "**met**" : "**not met**"} (${big.filter((b) => b.mode === "full").map((b) => `${b.label}: ${f0(b.roundTrip)} ms`).join(", ") || "full mode not run"}).`);
   p(`- No long task over ${LONG_TASK_LIMIT_MS} ms on the intake page while hashing: ${!sup ? "not measured" : worstPage <= LONG_TASK_LIMIT_MS ? "**met**" : "**not met**"} (longest ${f0(worstPage)} ms).`);
   const report = lines.join("\n") + "\n";
   process.stdout.write(report);
