@@ -224,6 +224,9 @@ export class PostgresStore implements Store {
     });
     // an idle connection that breaks (the server restarts) must not crash the process; the next query reports it
     pool.on("error", () => {});
+    // nor one that breaks while a request holds it between two queries (pg would emit an 'error' nobody hears):
+    // the request's next query fails instead, as a StorageError, and the connection is dropped
+    pool.on("connect", (client) => client.on("error", () => {}));
     const store = new PostgresStore(url, pool, connectTimeoutMs);
     try {
       await store.migrate(options.migrations ?? PG_MIGRATIONS, options.init === true);
