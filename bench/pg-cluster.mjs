@@ -9,7 +9,7 @@
 // `postgres` user the Debian package makes (else `nobody`), through runuser.
 // `stop()` is synchronous, so it can run from an exit or signal handler.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -46,7 +46,7 @@ export function freePort() {
 
 /**
  * Start a cluster. Options: `fsync` (default true), `settings` (extra `-c`
- * name=value pairs). Answers { url, port, dir, version, stop() }.
+ * name=value pairs). Answers { url, port, dir, version, conf, stop(), pids() }.
  */
 export async function startPgCluster({ fsync = true, settings = {} } = {}) {
   const bin = pgBinDir();
@@ -98,7 +98,27 @@ export async function startPgCluster({ fsync = true, settings = {} } = {}) {
     }
     started = true;
     const version = execFileSync(path.join(bin, "postgres"), ["--version"], { encoding: "utf8" }).trim();
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, version, conf, stop };
+    /** the postmaster and its children (backends, walwriter, ...), to read their CPU time */
+    const pids = () => {
+      let master;
+      try {
+        master = Number(readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      } catch {
+        return [];
+      }
+      const out = [master];
+      for (const e of readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+          const st = readFileSync(`/proc/${e}/stat`, "utf8");
+          if (Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === master) out.push(Number(e));
+        } catch {
+          // gone
+        }
+      }
+      return out;
+    };
+    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, version, conf, stop, pids };
   } catch (err) {
     stop();
     throw new Error(`starting PostgreSQL failed: ${String(err?.stderr ?? err)}`);

@@ -33,14 +33,14 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { startPgCluster } from "./pg-cluster.mjs";
+import { pgBinDir, startPgCluster } from "./pg-cluster.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 if (!existsSync(path.join(root, "dist", "server", "index.js"))) {
   console.error("bench/server.mjs: dist/ is missing; run `npm run build` first");
   process.exit(1);
 }
-const { SqliteStore, PostgresStore, createApiKey, DEFAULT_SCRYPT } = await import("../dist/server/index.js");
+const { SqliteStore, PostgresStore, MatchIndex, createApiKey, DEFAULT_SCRYPT } = await import("../dist/server/index.js");
 
 const { values: args } = parseArgs({
   options: {
@@ -174,21 +174,47 @@ function cannon(title, opts) {
   });
 }
 
-/** Run `fn` under autocannon-like conditions and measure the servers' CPU. */
+const cpuOf = (pids) => pids.reduce((sum, p) => sum + (procStat(p).cpuS || 0), 0);
+
+/** PostgreSQL statement counts (pg_stat_statements, when the cluster has it) of the bench database. */
+let pgMonitor = null;
+async function pgStatsReset() {
+  if (pgMonitor) await pgMonitor.query("SELECT bench_monitor.pg_stat_statements_reset()");
+}
+async function pgStatsRead() {
+  if (!pgMonitor) return null;
+  const rows = (
+    await pgMonitor.query(
+      `SELECT calls::bigint AS calls, query FROM bench_monitor.pg_stat_statements
+       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'
+       ORDER BY calls DESC`,
+    )
+  ).rows.map((r) => ({ calls: Number(r.calls), query: r.query.replace(/\s+/g, " ") }));
+  return { calls: rows.reduce((a, r) => a + r.calls, 0), rows };
+}
+
+/** Run `fn` (a load run) and measure the servers' (and PostgreSQL's) CPU, memory and statements. */
 async function measured(servers, fn) {
+  const pgPids = cluster ? cluster.pids() : [];
   const before = servers.map((s) => procStat(s.pid).cpuS);
+  const pgBefore = cpuOf(pgPids);
+  await pgStatsReset();
   const benchBefore = process.cpuUsage();
   const t0 = performance.now();
   const res = await fn();
   const wall = (performance.now() - t0) / 1000;
   const after = servers.map((s) => procStat(s.pid));
   const bench = process.cpuUsage(benchBefore);
+  const pgCpu = pgPids.length ? (cpuOf(pgPids) - pgBefore) / wall : NaN;
+  const stats = await pgStatsRead();
   return {
     res,
     wall,
     rss: after.map((a) => a.rssMiB),
     serverCpu: after.reduce((sum, a, i) => sum + (a.cpuS - before[i]), 0) / wall,
     benchCpu: (bench.user + bench.system) / 1e6 / wall,
+    pgCpu,
+    stats,
   };
 }
 
@@ -233,6 +259,8 @@ function lookupRow(store, size, procs, m, ready) {
     rss: m.rss,
     serverCpu: m.serverCpu,
     benchCpu: m.benchCpu,
+    pgCpu: m.pgCpu,
+    stmts: m.stats ? m.stats.calls / (m.res["2xx"] + m.res.non2xx) : NaN,
     ready,
   };
 }
@@ -412,6 +440,38 @@ async function barePg(url, seconds) {
   }
 }
 
+/**
+ * The server's match index alone, in this process: `size` random PDQ hashes,
+ * then single searches at distance 31 of a held hash with 8 bits flipped (as
+ * the HTTP lookups do). What a lookup costs before HTTP, JSON and auth.
+ */
+async function indexAlone(size) {
+  const index = new MatchIndex();
+  const held = [];
+  const tb = performance.now();
+  const page = [];
+  for (let i = 1; i <= size; i++) {
+    const value = randomPdq();
+    if (i % Math.max(1, Math.floor(size / 1000)) === 0) held.push(value);
+    page.push({ rowId: i, id: `h_${i}`, type: "pdq", value, active: true });
+    if (page.length === 10_000 || i === size) index.apply(page.splice(0));
+  }
+  index.search("pdq", held[0], 31); // builds the search structures, as load() does
+  const buildMs = performance.now() - tb;
+  const queries = Array.from({ length: 2000 }, () => flip(held[Math.floor(Math.random() * held.length)], 8));
+  const times = [];
+  let matches = 0;
+  const ts = performance.now();
+  for (const q of queries) {
+    const t = performance.now();
+    matches += index.search("pdq", q, 31).length;
+    times.push(performance.now() - t);
+  }
+  const totalMs = performance.now() - ts;
+  times.sort((a, b) => a - b);
+  return { size, buildMs, perSearchMs: totalMs / queries.length, p50: times[times.length >> 1], p99: times[Math.floor(times.length * 0.99)], matches: matches / queries.length };
+}
+
 // ---- the run ----
 
 const t0 = performance.now();
@@ -419,6 +479,7 @@ const load0 = os.loadavg();
 const lookups = [];
 const creations = [];
 const seeds = [];
+const alone = [];
 let scryptAlone = null;
 let pgVersion = null;
 
@@ -445,6 +506,9 @@ async function creationPhase(storeName, server, bare, size) {
     bad: m.res.non2xx + m.res.errors + m.res.timeouts,
     bare,
     serverCpu: m.serverCpu,
+    pgCpu: m.pgCpu,
+    stats: m.stats,
+    stmts: m.stats ? m.stats.calls / (m.res["2xx"] + m.res.non2xx) : NaN,
   };
   log(`${storeName}: creations with the old scrypt per case, then the same loop without it`);
   row.scryptLoop = await creationLoop(server.url, true, DURATION);
@@ -458,6 +522,11 @@ try {
   // scrypt alone, as many at once as the load has connections: the ceiling the old secrets put on creations
   log("scrypt alone (old parameters)");
   scryptAlone = (await creationLoop(null, true, Math.max(2, DURATION / 2))).rate;
+
+  for (const size of SIZES) {
+    log(`match index alone, ${size} hashes`);
+    alone.push(await indexAlone(size));
+  }
 
   // ---- SQLite, one process ----
   {
@@ -489,7 +558,9 @@ try {
   // ---- PostgreSQL, one and several processes ----
   if (WITH_PG) {
     log("PostgreSQL: starting a throwaway cluster");
-    cluster = await startPgCluster();
+    // pg_stat_statements (in Debian's postgresql package) counts the statements each request costs
+    const statements = existsSync(path.join(pgBinDir(), "..", "lib", "pg_stat_statements.so"));
+    cluster = await startPgCluster({ settings: statements ? { shared_preload_libraries: "pg_stat_statements" } : {} });
     pgVersion = cluster.version;
     {
       const c = new pg.Client({ connectionString: cluster.url });
@@ -498,6 +569,12 @@ try {
       await c.end();
     }
     const url = cluster.url.replace(/\/postgres$/, "/hashsafe_bench");
+    if (statements) {
+      pgMonitor = new pg.Client({ connectionString: url });
+      await pgMonitor.connect();
+      // in a schema of its own: its views must not look like another application's tables in hashsafe's schema
+      await pgMonitor.query("CREATE SCHEMA bench_monitor; CREATE EXTENSION pg_stat_statements SCHEMA bench_monitor");
+    }
     const keyFile = path.join(tmp, "pg-server.key");
     const s0 = await PostgresStore.open(url);
     const { key } = await createApiKey(s0, "bench", ["lookup", "feed:read"]);
@@ -560,12 +637,24 @@ try {
   out.push("");
   out.push("## Case creations (POST /v1/cases, 1-3 new PDQ hashes each, a fresh Idempotency-Key each)");
   out.push("");
-  out.push("| store | active hashes | creations/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server CPU (cores) | bare durable inserts/s | creations / bare |");
-  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  out.push(
+    "| store | active hashes | creations/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server CPU (cores) | server CPU ms / creation | PostgreSQL CPU (cores) | SQL statements / creation | bare durable inserts/s | creations / bare |",
+  );
+  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of creations) {
     out.push(
-      `| ${r.store} | ${f(r.size)} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${f(r.serverCpu, 2)} | ${f(r.bare)} | **${f(r.rps / r.bare, 2)}x** |`,
+      `| ${r.store} | ${f(r.size)} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${f(r.serverCpu, 2)} | ${f((r.serverCpu * 1000) / r.rps, 2)} | ` +
+        `${f(r.pgCpu, 2)} | ${f(r.stmts, 1)} | ${f(r.bare)} | **${f(r.rps / r.bare, 2)}x** |`,
     );
+  }
+  const pgCreate = creations.find((r) => r.stats);
+  if (pgCreate) {
+    out.push("");
+    out.push("PostgreSQL statements per creation (pg_stat_statements over the creation run, per 2xx + non-2xx answer):");
+    out.push("");
+    for (const r of pgCreate.stats.rows.slice(0, 12)) {
+      out.push(`- ${f(r.calls / (pgCreate.ok + pgCreate.bad), 2)} x \`${r.query.length > 110 ? `${r.query.slice(0, 110)}...` : r.query}\``);
+    }
   }
   out.push("");
   out.push(
@@ -595,18 +684,22 @@ try {
   out.push("");
   out.push("## Single-query lookups (POST /v1/lookup, platform key, one PDQ query at distance 31 that matches)");
   out.push("");
-  out.push("| store | active hashes | processes | lookups/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server RSS MiB | server CPU (cores) | bench CPU (cores) | start to ready s |");
-  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  out.push(
+    "| store | active hashes | processes | lookups/s | p50 ms | p99 ms | 2xx | errors / non-2xx | server RSS MiB | server CPU (cores) | server CPU ms / lookup | PostgreSQL CPU (cores) | SQL statements / lookup | bench CPU (cores) | start to ready s |",
+  );
+  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of lookups) {
     out.push(
       `| ${r.store} | ${f(r.size)} | ${r.procs} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${r.rss.map((x) => f(x)).join(" + ")} | ` +
-        `${f(r.serverCpu, 2)} | ${f(r.benchCpu, 2)} | ${r.ready.map((x) => f(x / 1000, 1)).join(", ")} |`,
+        `${f(r.serverCpu, 2)} | ${f((r.serverCpu * 1000) / r.rps, 2)} | ${f(r.pgCpu, 2)} | ${f(r.stmts, 2)} | ${f(r.benchCpu, 2)} | ${r.ready.map((x) => f(x / 1000, 1)).join(", ")} |`,
     );
   }
   out.push("");
   out.push(
     "RSS is read from /proc after each run; CPU is user + system time over the run's wall time (1.00 = one core busy), for the " +
-      "server(s) and for this process (autocannon). Start to ready: from spawning `hashsafe serve` to /v1/health/ready answering 200, " +
+      "server(s) (summed), for the PostgreSQL cluster (postmaster and backends) and for this process (autocannon). " +
+      "Server CPU ms per lookup = server CPU / lookups per second: what one lookup costs the server, less dependent on how loaded " +
+      "the machine is than the rate; 1000 / that figure is the rate one server process could reach with a core to itself. Start to ready: from spawning `hashsafe serve` to /v1/health/ready answering 200, " +
       "i.e. opening the store and loading every active hash into the match index (with several processes: each, one after another).",
   );
   out.push("");
@@ -618,6 +711,38 @@ try {
     );
     out.push("");
   }
+  out.push("The match index alone (src/server/match-index.ts from dist/, in the bench process, no HTTP), same kind of query:");
+  out.push("");
+  out.push("| active hashes | build ms | ms per search (mean) | p50 ms | p99 ms | matches per query |");
+  out.push("|---:|---:|---:|---:|---:|---:|");
+  for (const a of alone) out.push(`| ${f(a.size)} | ${f(a.buildMs)} | ${f(a.perSearchMs, 3)} | ${f(a.p50, 3)} | ${f(a.p99, 3)} | ${f(a.matches, 2)} |`);
+  out.push("");
+  out.push("## Against the targets");
+  out.push("");
+  const yes = (ok) => (ok ? "met" : "**not met**");
+  for (const r of creations) {
+    out.push(`- ${r.store}: case creations at ${f(r.rps / r.bare, 2)}x the bare durable insert rate (target >= 0.5x): ${yes(r.rps / r.bare >= 0.5)}.`);
+  }
+  const biggest = SIZES[SIZES.length - 1];
+  for (const r of lookups.filter((x) => x.procs === 1 && x.size >= biggest)) {
+    out.push(
+      `- ${r.store}, one process, ${f(r.size)} active hashes: ${f(r.rps)} lookups/s, p99 ${f(r.p99)} ms (target >= 5,000/s with p99 < 20 ms): ` +
+        `${yes(r.rps >= 5000 && r.p99 < 20)}; the server spent ${f((r.serverCpu * 1000) / r.rps, 2)} ms of CPU per lookup, ` +
+        `i.e. at most about ${f(r.rps / r.serverCpu)} lookups/s on a core of its own on this machine.`,
+    );
+  }
+  if (biggest < 1_000_000) out.push(`- (this run stopped at ${f(biggest)} active hashes; the 1M target needs the full run)`);
+  for (const size of [...new Set(lookups.filter((x) => x.store === "PostgreSQL").map((x) => x.size))]) {
+    const one = lookups.find((x) => x.store === "PostgreSQL" && x.size === size && x.procs === 1);
+    const many = lookups.find((x) => x.store === "PostgreSQL" && x.size === size && x.procs > 1);
+    if (one && many) {
+      out.push(
+        `- PostgreSQL at ${f(size)}: ${f(one.rps)} lookups/s with one process, ${f(many.rps)} with ${many.procs} ` +
+          `(${f(many.rps / one.rps, 2)}x; growing: ${many.rps > one.rps ? "yes" : "**no**"}), on ${cores} cores shared with the load generator and PostgreSQL.`,
+      );
+    }
+  }
+  out.push("");
   out.push("Seeding (SQL following the store's schema, published and active):");
   out.push("");
   for (const s of seeds) out.push(`- ${s.store}: to ${f(s.size)} hashes in ${f(s.ms / 1000, 1)} s (${f(s.active)} active after)`);
@@ -632,6 +757,7 @@ try {
   console.error(err?.stack ?? String(err));
   process.exitCode = 1;
 } finally {
+  await pgMonitor?.end().catch(() => {});
   for (const c of children) {
     if (c.exitCode === null && c.signalCode === null) {
       c.kill("SIGTERM");
