@@ -6,7 +6,7 @@
 import { CommanderError, InvalidArgumentError } from "commander";
 import { EXIT } from "./exit.ts";
 import { UsageError } from "./output.ts";
-import { chooseCliLang } from "./lang.ts";
+import { chooseCliLang, tr } from "./lang.ts";
 import { createProgram } from "./program.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (err instanceof UsageError || err instanceof InvalidArgumentError) {
-      process.stderr.write(`hashsafe: ${err.message}\n(run with --help for usage)\n`);
+      process.stderr.write(`hashsafe: ${err.message}\n${tr("cli.help.afterError")}\n`);
       return EXIT.USAGE;
     }
     process.stderr.write(`hashsafe: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,8 +5,9 @@
  * (and so never loads the HTTP client, the server or SQLite), which keeps
  * start-up fast. `--help` and unknown commands load them all.
  */
-import { Command, Option } from "commander";
+import { Command, type Argument, Help, Option } from "commander";
 import { tr } from "./lang.ts";
+import type { MessageKey } from "../i18n/index.ts";
 import { VERSION } from "../version.ts";
 
 export { EXIT } from "./exit.ts";
@@ -31,6 +32,35 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import("./commands/verify.ts")).registerVerify,
 };
 
+/** commander's own help words, from the catalogue (the titles, and "default:" / "choices:" after a description). */
+const TITLES: Record<string, MessageKey> = {
+  "Usage:": "cli.help.title.usage",
+  "Options:": "cli.help.title.options",
+  "Arguments:": "cli.help.title.arguments",
+  "Commands:": "cli.help.title.commands",
+  "Global Options:": "cli.help.title.globalOptions",
+};
+
+function helpWords(text: string): string {
+  return text.replace(/(\(|, )(default|choices): /g, (_m, before: string, w: string) => `${before}${tr(w === "default" ? "cli.help.word.default" : "cli.help.word.choices")}: `);
+}
+
+/** The help's layout in the CLI's language (inherited by every command made after it is set). */
+function translatedHelp(program: Command): void {
+  program
+    .configureHelp({
+      styleTitle: (title: string) => (TITLES[title] ? tr(TITLES[title]) : title),
+      optionDescription(option: Option) {
+        return helpWords(Help.prototype.optionDescription.call(this, option));
+      },
+      argumentDescription(argument: Argument) {
+        return helpWords(Help.prototype.argumentDescription.call(this, argument));
+      },
+    })
+    .helpOption("-h, --help", tr("cli.help.help"))
+    .helpCommand("help [command]", tr("cli.help.helpCommand"));
+}
+
 /** The first argument that is not an option: the command name, if any. */
 function commandName(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => !a.startsWith("-"));
@@ -41,11 +71,13 @@ function commandName(argv: readonly string[]): string | undefined {
  * argv names none that is known, so help and "unknown command" work).
  */
 export async function createProgram(argv: readonly string[] = []): Promise<Command> {
-  const program = new Command("hashsafe")
+  const program = new Command("hashsafe");
+  translatedHelp(program);
+  program
     .description(tr("cli.help.program"))
-    .version(VERSION, "-V, --version")
+    .version(VERSION, "-V, --version", tr("cli.help.version"))
     .addOption(new Option("--lang <lang>", tr("cli.help.lang")).choices(["en", "es"]))
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(tr("cli.help.afterError"))
     // commander's own usage errors in the one message style: "hashsafe: unknown option '--x'"
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "hashsafe: ")) });
   const name = commandName(argv);
