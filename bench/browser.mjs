@@ -10,12 +10,14 @@
 //   1. corpus, per mode: the Node CLI on the files (one process, its default
 //      --jobs 2), then the page's worker driven directly (a pool of workers
 //      the size the page's Hasher makes: navigator.hardwareConcurrency, 1..4).
-//   2. corpus, the intake page as users get it: served by `hashsafe serve`,
+//   2. corpus, the intake page as users get it: served by the server of
+//      `hashsafe serve` (startServer, from a copy of dist/web taken at start),
 //      "Start", the files chosen through the page's file input
 //      (setInputFiles), timed from the input's change event to the moment no
 //      picture is left hashing; the page hashes in its own "full" mode.
 //   3. a 12 MP phone photo (4000x3000 JPEG, quality 90, made here with sharp
-//      from a corpus photo): browser worker (one worker, round trip from the
+//      as a mosaic of 16 corpus photos; and a copy with EXIF orientation 6,
+//      as a phone held upright stores it): browser worker (one worker, round trip from the
 //      page), Node in-process (hashFiles, what the CLI runs) and the Node CLI
 //      as a whole process, median of --reps; then the page flow with that photo.
 // During every browser run the page's main thread is watched for long tasks
@@ -24,8 +26,8 @@
 // Output: markdown on stdout and docs/measurements/YYYY-MM-DD-browser.md
 // (--out FILE elsewhere, --no-write for none). Temp dirs, the server and the
 // browser are removed/closed on error and on Ctrl-C.
-import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +51,8 @@ const opt = (name, def) => {
 };
 const flag = (name) => args.includes(name);
 if (flag("--help") || flag("-h")) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 26).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+  const lines = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1);
+  process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith("//"))).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
   process.exit(0);
 }
 const defaultData = path.join(root, "..", "shared", "bench-corpus");
@@ -78,7 +81,9 @@ if (!existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (apt-get instal
 for (const f of ["index.html", "app.js", "worker.js"]) {
   if (!existsSync(path.join(WEB, f))) missing.push(`${path.relative(root, path.join(WEB, f))} (the built intake page: run npm run build)`);
 }
-if (!existsSync(path.join(root, "dist", "index.js"))) missing.push("dist/index.js (the Node build: run npm run build)");
+for (const f of ["index.js", "server/index.js", "cli/main.js"]) {
+  if (!existsSync(path.join(root, "dist", f))) missing.push(`dist/${f} (the Node build: run npm run build)`);
+}
 let corpus = [];
 if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
   missing.push(
@@ -115,6 +120,17 @@ function cleanup() {
   })();
   return cleaning;
 }
+// Last resort, if the process ends some other way (an uncaught error): what can be done synchronously.
+const tempDirs = [];
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+// stdout closed early (`| head`): stop writing, finish the run and clean up.
+process.stdout.on("error", (e) => {
+  if (e.code !== "EPIPE") throw e;
+  process.stdout.write = () => true;
+});
 let interrupted = false;
 for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
   process.on(sig, () => {
@@ -170,42 +186,27 @@ async function cli(list, mode) {
   return { ms: r.ms, records: new Map(records.map((x) => [path.resolve(root, x.path), x])) };
 }
 
-/** `hashsafe serve` on loopback with a temporary SQLite file; the page is served at `/`. */
+/**
+ * The server `hashsafe serve` runs (startServer from dist/server), in this
+ * process, on loopback over a temporary SQLite file, serving the intake page
+ * at `/` from a copy of dist/web taken now: other work may rebuild dist/
+ * during the run, and every figure must be of the same build.
+ */
 async function startServe(dir) {
-  const child = spawn(
-    process.execPath,
-    [BIN, "serve", "--port", "0", "--db", path.join(dir, "server.db"), "--format", "json", "--log-level", "error", "--no-rate-limit", "--no-quotas"],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
+  const web = path.join(dir, "web");
+  cpSync(WEB, web, { recursive: true, preserveTimestamps: true });
+  const { startServer } = await import(path.join(root, "dist", "server", "index.js"));
+  const server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    db: path.join(dir, "server.db"),
+    logLevel: "silent",
+    rateLimit: false,
+    quotas: false,
+    web: { root: web },
   });
-  let err = "";
-  child.stderr.on("data", (d) => (err += d));
-  return await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`hashsafe serve did not start in 30 s: ${err}`)), 30_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const nl = out.indexOf("\n");
-      if (nl < 0) return;
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(out.slice(0, nl)).url);
-      } catch {
-        reject(new Error(`hashsafe serve printed no start line: ${out}`));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`hashsafe serve exited (${code}) before starting: ${err}`));
-    });
-  });
+  cleanups.push(() => server.close());
+  return { url: server.url, web };
 }
 
 // Installed in every page before its own scripts: long tasks (buffered), and
@@ -368,17 +369,27 @@ async function main() {
   const started = new Date();
   const load0 = os.loadavg();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-browser-"));
+  tempDirs.push(tmp);
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
 
   // The 12 MP phone photo: a 4x4 mosaic of corpus photos (each 1000x750), so
   // it has a phone photo's detail at full scale rather than an upscaled blur.
   const sharp = (await import("sharp")).default;
   sharp.cache(false);
-  const tiles = await Promise.all(
-    Array.from({ length: 16 }, (_, i) => sharp(corpus[i % corpus.length]).rotate().resize(1000, 750, { fit: "cover" }).toBuffer()),
-  );
+  const tiles = [], tileNames = [];
+  for (const f of corpus) {
+    if (tiles.length === 16) break;
+    try {
+      tiles.push(await sharp(f).rotate().resize(1000, 750, { fit: "cover" }).removeAlpha().toColourspace("srgb").raw().toBuffer());
+      tileNames.push(path.basename(f));
+    } catch {
+      // a picture sharp cannot decode is no tile (it is still in the corpus runs, as a failure)
+    }
+  }
+  if (tiles.length === 0) throw new Error(`no picture in ${dataDir} could be decoded to make the 12 MP photo`);
+  while (tiles.length < 16) tiles.push(tiles[tiles.length % tileNames.length]);
   const mosaic = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: "#808080" } })
-    .composite(tiles.map((input, i) => ({ input, left: (i % 4) * 1000, top: (i >> 2) * 750 })))
+    .composite(tiles.map((input, i) => ({ input, raw: { width: 1000, height: 750, channels: 3 }, left: (i % 4) * 1000, top: (i >> 2) * 750 })))
     .raw()
     .toBuffer();
   const photo12 = path.join(tmp, "phone-12mp.jpg");
@@ -387,11 +398,10 @@ async function main() {
   const photo12r = path.join(tmp, "phone-12mp-orientation6.jpg");
   await sharp(mosaic, { raw: { width: 4000, height: 3000, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toFile(photo12r);
   const photoBytes = statSync(photo12).size;
-  const tileNames = [...new Set(Array.from({ length: 16 }, (_, i) => path.basename(corpus[i % corpus.length])))];
 
   progress(`corpus: ${files.length} of ${corpus.length} pictures in ${dataDir}; modes ${modes.join(", ")}`);
-  const url = await startServe(tmp);
-  progress(`hashsafe serve at ${url}`);
+  const { url, web } = await startServe(tmp);
+  progress(`intake page (copy of dist/web) served at ${url}`);
   const browser = await playwright.chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -485,13 +495,14 @@ async function main() {
       longtasks: lt,
     });
   }
-  progress(`12 MP photo through the intake page, ${Math.min(3, reps)} times`);
+  progress(`12 MP photo through the intake page, ${Math.min(3, reps)} time${Math.min(3, reps) === 1 ? "" : "s"}`);
   const bigFlows = [];
   for (let i = 0; i < Math.min(3, reps); i++) bigFlows.push(await pageFlow(context, url, [photo12]));
   const load1 = os.loadavg();
 
   // ---- report ----
   const cpu = os.cpus();
+  const workerBuilt = statSync(path.join(web, "worker.js")).mtime.toISOString().slice(0, 16).replace("T", " ");
   const lines = [];
   const p = (s = "") => lines.push(s);
   const cmd = ["node bench/browser.mjs", ...args].join(" ");
@@ -504,7 +515,7 @@ async function main() {
   p(`- Load average at start ${load0.map(f2).join(", ")}, at end ${load1.map(f2).join(", ")} (1, 5, 15 min). Other work shared these cores` +
     ` during the run (on the project's shared VM other helpers' builds and tests run at the same time): figures are noisy; compare the two columns of the same run, not figures of different days.`);
   p(`- Corpus: ${files.length} of ${corpus.length} pictures from \`${path.relative(root, dataDir) || dataDir}\`${files.length < corpus.length ? ` (--limit ${limit})` : ""}.` +
-    ` Page: \`dist/web/\` as built (worker.js ${(statSync(path.join(WEB, "worker.js")).size / 1024).toFixed(1)} KiB, built ${statSync(path.join(WEB, "worker.js")).mtime.toISOString().slice(0, 16).replace("T", " ")} UTC), served by \`hashsafe serve\` on loopback.`);
+    ` Page: \`dist/web/\` as built (worker.js ${(statSync(path.join(web, "worker.js")).size / 1024).toFixed(1)} KiB, app.js ${(statSync(path.join(web, "app.js")).size / 1024).toFixed(1)} KiB, built ${workerBuilt} UTC; copied at start, so one build throughout), served by the server of \`hashsafe serve\` (startServer, in the bench's process, loopback, SQLite).`);
   p();
   p("## Corpus");
   p();
@@ -518,8 +529,9 @@ async function main() {
   p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of corpusRows) {
     const n = files.length;
-    p(`| Node CLI | ${r.mode} | ${n} | ${f2(r.node.ms / 1000)} s | ${f1(n / (r.node.ms / 1000))} | ${f1(r.node.ms / n)} | - | 1.00 | ${f2(r.node.ms / r.proc.ms)} | - |`);
-    p(`| Node in-process (hashFiles, jobs 2) | ${r.mode} | ${n - r.proc.failed} | ${f2(r.proc.ms / 1000)} s | ${f1(n / (r.proc.ms / 1000))} | ${f1(r.proc.ms / n)} | - | ${f2(r.proc.ms / r.node.ms)} | 1.00 | - |`);
+    const cliFailed = [...r.node.records.values()].filter((x) => !x.hash).map((x) => x.error?.code ?? "?");
+    p(`| Node CLI | ${r.mode} | ${n - cliFailed.length}${cliFailed.length ? ` (+${cliFailed.length} failed: ${[...new Set(cliFailed)].join(", ")})` : ""} | ${f2(r.node.ms / 1000)} s | ${f1(n / (r.node.ms / 1000))} | ${f1(r.node.ms / n)} | - | 1.00 | ${f2(r.node.ms / r.proc.ms)} | - |`);
+    p(`| Node in-process (hashFiles, jobs 2) | ${r.mode} | ${n - r.proc.failed}${r.proc.failed ? ` (+${r.proc.failed} failed)` : ""} | ${f2(r.proc.ms / 1000)} s | ${f1(n / (r.proc.ms / 1000))} | ${f1(r.proc.ms / n)} | - | ${f2(r.proc.ms / r.node.ms)} | 1.00 | - |`);
     const ok = r.browser.out.length - r.errors.length;
     p(`| browser worker | ${r.mode} | ${ok}${r.errors.length ? ` (+${r.errors.length} failed: ${[...new Set(r.errors)].join(", ")})` : ""} | ${f2(r.browser.wallMs / 1000)} s | ${f1(n / (r.browser.wallMs / 1000))} | ${f1(r.browser.wallMs / n)} | ${f1(r.workerMedian)} ms | ${f2(r.browser.wallMs / r.node.ms)} | ${f2(r.browser.wallMs / r.proc.ms)} | ${r.agree.equal}/${r.agree.compared}${r.agree.maxDist ? ` (largest distance ${r.agree.maxDist})` : ""} |`);
   }
