@@ -50,9 +50,10 @@ export interface BrowserClientOptions {
   fetch?: typeof fetch;
   /**
    * The page's language ("es", "en"), sent as Accept-Language so the server's
-   * error details (ApiError.detail) are in it. None: the browser's own header.
+   * error details (ApiError.detail) are in it; a function is asked at each
+   * call (a page whose language can be switched). None: the browser's own header.
    */
-  lang?: string;
+  lang?: string | (() => string | undefined);
 }
 
 export interface BrowserCallOptions {
@@ -80,7 +81,7 @@ export class BrowserClient {
   private readonly retry: RetryPolicy;
   private readonly onRetry: BrowserClientOptions["onRetry"];
   private readonly fetchFn: typeof fetch;
-  private readonly lang: string | undefined;
+  private readonly lang: (() => string | undefined) | undefined;
 
   constructor(options: BrowserClientOptions) {
     this.server = parseServerUrl(options.server);
@@ -90,7 +91,8 @@ export class BrowserClient {
     this.clientInfo = options.client ?? { name: "hashsafe-web", version: VERSION };
     this.onRetry = options.onRetry;
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.lang = options.lang && /^[A-Za-z0-9*,;=. -]{1,200}$/.test(options.lang) ? options.lang : undefined; // a header value; anything else is not sent
+    const lang = options.lang;
+    this.lang = typeof lang === "string" ? () => lang : lang;
   }
 
   get serverUrl(): string {
@@ -132,7 +134,8 @@ export class BrowserClient {
   ): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json, application/problem+json" };
     if (secret) headers.authorization = `${CASE_AUTH_SCHEME} ${secret}`;
-    if (this.lang) headers["accept-language"] = this.lang;
+    const lang = this.lang?.();
+    if (lang && /^[A-Za-z0-9*,;=. -]{1,200}$/.test(lang)) headers["accept-language"] = lang; // a header value; anything else is not sent
     let payload: string | undefined;
     if (body !== undefined) {
       payload = JSON.stringify(body);

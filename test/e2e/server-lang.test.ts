@@ -397,4 +397,14 @@ describe("the clients send the person's language", () => {
     expect((eErr as ApiError).detail).toBe(t("es", "server.auth.caseNotFound"));
     expect((nErr as ApiError).detail).toBe(t("en", "server.auth.caseNotFound"));
   });
+
+  test("BrowserClient with lang as a function: asked at each call (the page's language switch)", async () => {
+    let pageLang = "en";
+    const client = new BrowserClient({ server: a.url, lang: () => pageLang, retry: { maxAttempts: 1 } });
+    const before = await client.getCase(caseId, "wrong-secret").catch((e: unknown) => e);
+    pageLang = "es";
+    const after = await client.getCase(caseId, "wrong-secret").catch((e: unknown) => e);
+    expect((before as ApiError).detail).toBe(t("en", "server.auth.caseNotFound"));
+    expect((after as ApiError).detail).toBe(t("es", "server.auth.caseNotFound"));
+  });
 });
