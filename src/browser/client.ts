@@ -135,7 +135,7 @@ export class BrowserClient {
     const headers: Record<string, string> = { accept: "application/json, application/problem+json" };
     if (secret) headers.authorization = `${CASE_AUTH_SCHEME} ${secret}`;
     const lang = this.lang?.();
-    if (lang && /^[A-Za-z0-9*,;=. -]{1,200}$/.test(lang)) headers["accept-language"] = lang; // a header value; anything else is not sent
+    if (lang && /^[A-Za-z0-9*,;=. -]{1,128}$/.test(lang)) headers["accept-language"] = lang; // CORS-safelisted as is (no preflight); anything else is not sent
     let payload: string | undefined;
     if (body !== undefined) {
       payload = JSON.stringify(body);
