@@ -42,6 +42,8 @@ beforeAll(async () => {
     }
   }
   await sharp(data, { raw: info }).png().toFile(pic("sticker.png"));
+  // an alpha channel that is 255 everywhere: not transparency
+  await sharp(HARBOUR).resize(320, 240).ensureAlpha().png().toFile(pic("opaque-rgba.png"));
   await sharp(pic("sticker.png")).flatten({ background: "#ffffff" }).png().toFile(pic("sticker-on-white.png"));
   await sharp(pic("sticker.png")).flatten({ background: "#000000" }).png().toFile(pic("sticker-on-black.png"));
 }, 120_000);
@@ -134,10 +136,13 @@ describe("pictures with transparency", () => {
     const es = await cli(["hash", "--format", "ndjson", pic("sticker.png")], "es");
     expect(es.stderr).toMatch(/aviso: .*sticker\.png: esta foto tiene partes transparentes.*podría no coincidir/s);
     expect(es.stdout).toBe(en.stdout);
-    // an opaque picture gets no such warning
-    const plain = await cli(["hash", "--format", "ndjson", HARBOUR]);
-    expect(plain.stderr).not.toMatch(/transparent/);
-    expect(JSON.parse(plain.stdout).transparent).toBeUndefined();
+    // an opaque picture gets no such warning, also with an alpha channel that is 255 everywhere
+    for (const opaque of [HARBOUR, pic("opaque-rgba.png")]) {
+      const plain = await cli(["hash", "--format", "ndjson", opaque]);
+      expect(plain.code, show(plain)).toBe(0);
+      expect(plain.stderr).not.toMatch(/transparent/);
+      expect(JSON.parse(plain.stdout).transparent).toBeUndefined();
+    }
   });
 
   test("--alpha white / black hash it exactly like the picture flattened onto that background by sharp (PNG)", async () => {
