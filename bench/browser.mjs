@@ -540,6 +540,14 @@ async function main() {
   const bigFlows = [];
   for (let i = 0; i < Math.min(3, reps); i++) bigFlows.push(await pageFlow(context, url, [photo12]));
   const load1 = os.loadavg();
+  let code = "not a git checkout";
+  try {
+    const head = (await run("git", ["rev-parse", "--short", "HEAD"])).stdout.trim();
+    const dirty = (await run("git", ["status", "--porcelain", "--", "src/browser", "src/web", "src/pdq", "src/image"])).stdout.trim();
+    code = `commit ${head}` + (dirty ? `, with uncommitted changes under src/ (${dirty.split("\n").length} files in src/browser, src/web, src/pdq, src/image) when the run ended; dist/ is built from the working tree` : "");
+  } catch {
+    // no git: say so
+  }
 
   // ---- report ----
   const cpu = os.cpus();
@@ -553,8 +561,12 @@ async function main() {
   p();
   p(`- Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; navigator.hardwareConcurrency ${cores}.`);
   p(`- Chromium ${chromiumVersion} (${CHROMIUM}, headless, playwright-core); Node ${process.version}.`);
-  p(`- Load average at start ${load0.map(f2).join(", ")}, at end ${load1.map(f2).join(", ")} (1, 5, 15 min). Other work shared these cores` +
-    ` during the run (on the project's shared VM other helpers' builds and tests run at the same time): figures are noisy; compare the two columns of the same run, not figures of different days.`);
+  const busy = Math.max(load0[0], load1[0]) > 0.5 * cpu.length;
+  p(`- Load average at start ${load0.map(f2).join(", ")}, at end ${load1.map(f2).join(", ")} (1, 5, 15 min)` +
+    (busy
+      ? `: other work shared these ${cpu.length} cores during the run (other people's builds and tests on this machine), so absolute figures are inflated and noisy; the ratios between columns of the same run are the figures to compare, not absolute times of different days.`
+      : ": the machine was otherwise quiet."));
+  p(`- Code: ${code}.`);
   p(`- Corpus: ${files.length} of ${corpus.length} pictures from \`${path.relative(root, dataDir) || dataDir}\`${files.length < corpus.length ? ` (--limit ${limit})` : ""}.` +
     ` Page: \`dist/web/\` as built (worker.js ${(statSync(path.join(web, "worker.js")).size / 1024).toFixed(1)} KiB, app.js ${(statSync(path.join(web, "app.js")).size / 1024).toFixed(1)} KiB, built ${workerBuilt} UTC; copied at start, so one build throughout), served by the server of \`hashsafe serve\` (startServer, in the bench's process, loopback, SQLite).`);
   p();
@@ -585,7 +597,7 @@ async function main() {
   p();
   p(`## A 12 MP phone photo`);
   p();
-  p(`4000x3000 JPEG, quality 90, ${(photoBytes / 2 ** 20).toFixed(1)} MiB, made at bench time with sharp: a 4x4 mosaic of corpus photos (${tileNames.length > 4 ? `${tileNames[0]} .. ${tileNames.at(-1)}` : tileNames.join(", ")}), each 1000x750, so it carries a photo's detail at full scale; the orientation-6 copy is the same picture as a phone held upright stores it (the worker and the CLI rotate it). Median of ${reps} rounds; each round runs every row once on every side, one after the other, so the machine's drift hits all alike.` +
+  p(`4000x3000 JPEG, quality 90, ${(photoBytes / 2 ** 20).toFixed(1)} MiB, made at bench time with sharp: a 4x4 mosaic of corpus photos (${tileNames.length > 4 ? `${tileNames[0]} .. ${tileNames.at(-1)}` : tileNames.join(", ")}), each 1000x750, so it carries a photo's detail at full scale; the orientation-6 copy is the same picture as a phone held upright stores it (the worker and the CLI rotate it). Median of ${reps} round${reps === 1 ? "" : "s"}; each round runs every row once on every side, one after the other, so the machine's drift hits all alike.` +
     " Browser: one worker, round trip from the page (postMessage with the bytes transferred, decode, hash, answer); in the worker: the worker's own time." +
     " Node in-process: `hashFiles` from dist/index.js (what the CLI runs) without process start-up. Node CLI: the whole process.");
   p();
