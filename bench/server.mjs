@@ -91,6 +91,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 
+const yieldNow = () => new Promise((r) => setImmediate(r));
 const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-"));
 dirs.push(tmp);
@@ -315,7 +316,7 @@ async function creationLoop(url, withScrypt, seconds) {
 // ---- SQLite ----
 
 /** Add `count` published, active hashes (cases of 500) to the SQLite file; answers up to 1000 of their values. */
-function seedSqlite(file, count) {
+async function seedSqlite(file, count) {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
@@ -342,7 +343,10 @@ function seedSqlite(file, count) {
       }
     }
   });
-  for (let done = 0; done < count; done += 50_000) batch(Math.min(50_000, count - done));
+  for (let done = 0; done < count; done += 50_000) {
+    batch(Math.min(50_000, count - done));
+    await yieldNow(); // let Ctrl-C in between batches
+  }
   const active = db.prepare("SELECT count(*) AS n FROM hashes WHERE active = 1").get().n;
   // write the seeding's WAL back now, so no later run (the bare inserts, the server) pays for its checkpoint
   db.pragma("wal_checkpoint(TRUNCATE)");
@@ -351,7 +355,7 @@ function seedSqlite(file, count) {
 }
 
 /** One durable INSERT per transaction into a table of its own in the same file, with the store's pragmas. */
-function bareSqlite(file, seconds) {
+async function bareSqlite(file, seconds) {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL"); // what `hashsafe serve` opens the store with (sqlite-store.ts default)
@@ -364,7 +368,7 @@ function bareSqlite(file, seconds) {
   let n = 0;
   while (performance.now() < end) {
     ins.run(newId("c"), SECRET_STORED(), Date.now(), JSON.stringify(Array.from({ length: 1 + (n % 3) }, randomPdq)));
-    n++;
+    if (++n % 64 === 0) await yieldNow(); // let Ctrl-C in
   }
   const rate = n / ((performance.now() - t0) / 1000);
   db.exec("DROP TABLE bench_bare");
@@ -497,6 +501,7 @@ const lookups = [];
 const creations = [];
 const seeds = [];
 const alone = [];
+let floor = null;
 let scryptAlone = null;
 let pgVersion = null;
 
@@ -556,7 +561,7 @@ try {
     for (const size of SIZES) {
       log(`SQLite: seeding to ${size} hashes`);
       const ts = performance.now();
-      const seeded = seedSqlite(file, size - have);
+      const seeded = await seedSqlite(file, size - have);
       seeds.push({ store: "SQLite", size, ms: performance.now() - ts, active: seeded.active });
       sample = sample.concat(seeded.sample);
       have = size;
@@ -564,16 +569,21 @@ try {
       const bare = [];
       if (first) {
         log("SQLite: bare durable inserts (before the server)");
-        bare.push(bareSqlite(file, DURATION));
+        bare.push(await bareSqlite(file, DURATION));
       }
       const s = await startServe(file);
       await lookupPhase("SQLite", [s], seeded.active, sample, key, [s.readyMs]);
+      if (first) {
+        // the floor of the HTTP stack (and of the load generator), on the warm server: a GET that touches neither store nor index
+        const m = await measured([s], () => cannon("SQLite: GET /v1/health/live (HTTP floor)", { url: `${s.url}/v1/health/live` }));
+        floor = lookupRow("SQLite", seeded.active, 1, m, [s.readyMs]);
+      }
       if (first) await creationPhase("SQLite", s, bare, seeded.active);
       await stopServe(s);
       if (first) {
         // again after the server: this VM's fsync speed drifts, so the bare rate is the mean of both sides
         log("SQLite: bare durable inserts (after the server)");
-        bare.push(bareSqlite(file, DURATION));
+        bare.push(await bareSqlite(file, DURATION));
       }
     }
   }
@@ -737,6 +747,14 @@ try {
       `With ${PROCESSES} processes on ${cores} cores, the servers, PostgreSQL and the load generator compete for the same ${cores} cores: ` +
         `the ${PROCESSES}-process figure shows that the processes share one database correctly under load and how the rate moves when a ` +
         `second core can serve requests, not how it scales on a machine with a core per process.`,
+    );
+    out.push("");
+  }
+  if (floor) {
+    out.push(
+      `The HTTP floor, GET /v1/health/live on the same SQLite server (no store, no index, no auth): ${f(floor.rps)} requests/s, ` +
+        `p50 ${f(floor.p50)} ms, p99 ${f(floor.p99)} ms, server CPU ${f((floor.serverCpu * 1000) / floor.rps, 2)} ms per request, ` +
+        `load generator CPU ${f(floor.benchCpu, 2)} cores.`,
     );
     out.push("");
   }
