@@ -3,7 +3,8 @@
  * with sharp (libvips).
  *
  * - The type is detected from content; only JPEG, PNG, WebP, GIF, AVIF and
- *   TIFF are decoded (the first frame of an animation or multi-page file).
+ *   TIFF are decoded (the first frame of an animation or multi-page file),
+ *   and HEIC/HEIF (the primary image) by libheif in WebAssembly (heic.ts).
  * - EXIF orientation is applied unless `orient: false`.
  * - Alpha is dropped, not composited, as the reference does (`alpha: "drop"`,
  *   the default), or the picture is flattened onto white or black first
@@ -173,7 +174,33 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const format = sniffFormat(head);
   if (!format) throw notAnImage(head);
   if (format === "heif") {
-    throw new HashError("UNSUPPORTED_FORMAT", "HEIC/HEIF photos are not supported yet: export the photo as JPEG first");
+    // HEIC/HEIF: libheif in WebAssembly (src/image/heic.ts, the browser's decoder too),
+    // loaded on the first HEIC only. libheif applies irot/imir itself: `orient` does not apply.
+    const { decodeHeic } = await import("./heic.ts");
+    let bytes: Uint8Array;
+    if (typeof source === "string") {
+      try {
+        const fh = await open(source, "r");
+        try {
+          bytes = await fh.readFile();
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        throw fsError(err, source);
+      }
+    } else {
+      bytes = source;
+    }
+    try {
+      const heic = decodeHeic(bytes, { maxPixels, channels: 3 });
+      return { data: heic.data, width: heic.width, height: heic.height, channels: 3, format, orientation: 1 };
+    } catch (err) {
+      if (err instanceof HashError && err.code === "TOO_LARGE" && err.message.endsWith(" limit")) {
+        throw new HashError("TOO_LARGE", `${err.message}; raise it with --max-pixels`);
+      }
+      throw err;
+    }
   }
 
   const base = { failOn: "error" as const, limitInputPixels: false as const, pages: 1, page: 0, ignoreIcc: true };

@@ -6,7 +6,7 @@
 export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif" | "heif" | "tiff";
 
 /** Formats hashsafe decodes. SVG, PDF and the like are refused on purpose. */
-export const SUPPORTED_FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp", "gif", "avif", "tiff"];
+export const SUPPORTED_FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp", "gif", "avif", "heif", "tiff"];
 
 function ascii(b: Uint8Array, at: number, len: number): string {
   let s = "";
