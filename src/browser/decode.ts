@@ -12,7 +12,9 @@
  *   the stored pixel order: Chromium 150 rotates even with `"none"`, so the
  *   JPEG header's orientation is undone here.
  * - PNG is decoded by png.ts (the canvas premultiplies alpha): exact for every PNG.
- * - HEIC/HEIF goes through src/image/heic.ts when the build has it.
+ * - HEIC/HEIF goes through src/image/heic.ts (libheif in WebAssembly, the
+ *   CLI's decoder too, so the pixels are the same): a chunk of its own,
+ *   imported from the same origin when the first HEIC comes, never before.
  *
  * docs/browser.md has what was measured. Runs in a worker or a page; no Node APIs.
  */
@@ -37,7 +39,7 @@ export interface BrowserDecodedImage extends PixelImage {
   orientation: number;
 }
 
-/** Formats decoded in the browser. HEIF only with a HEIC decoder in the build. */
+/** Formats decoded in the browser by canvas or png.ts (HEIF has its own path, decodeHeif). */
 const BROWSER_FORMATS: ReadonlySet<ImageFormat> = new Set(["jpeg", "png", "webp", "gif", "avif"]);
 
 function notAnImage(head: Uint8Array): HashError {
@@ -64,10 +66,10 @@ function looksComplete(b: Uint8Array, format: ImageFormat): boolean {
   return true;
 }
 
-/** An optional HEIC decoder: src/image/heic.ts when another part of the build provides it. */
+/** A HEIC decoder of your own (bytes to RGBA), instead of the built-in one (src/image/heic.ts). */
 export type HeicDecoder = (bytes: Uint8Array) => Promise<{ data: Uint8Array | Uint8ClampedArray; width: number; height: number }>;
 let heicDecoder: HeicDecoder | null = null;
-/** Plug in a HEIC decoder (bytes to RGBA); without one HEIC files are refused with a message. */
+/** Plug in a HEIC decoder (bytes to RGBA); null (the default) uses the built-in libheif one. */
 export function setHeicDecoder(d: HeicDecoder | null): void {
   heicDecoder = d;
 }
@@ -181,7 +183,16 @@ function unorient(img: PixelImage, o: number): PixelImage {
 
 async function decodeHeif(bytes: Uint8Array, maxPixels: number): Promise<BrowserDecodedImage> {
   if (!heicDecoder) {
-    throw new HashError("UNSUPPORTED_FORMAT", "HEIC/HEIF photos are not supported here yet: export the photo as JPEG first");
+    // libheif (about 2 MB with its WebAssembly) is loaded on the first HEIC only, from this origin.
+    let heic: typeof import("../image/heic.ts");
+    try {
+      heic = await import("../image/heic.ts");
+    } catch (err) {
+      throw new HashError("UNSUPPORTED_FORMAT", "HEIC/HEIF photos cannot be read here: the HEIC decoder could not be loaded", { cause: err });
+    }
+    // Checks the pixel limit from the container before decoding; throws HashError.
+    const img = heic.decodeHeic(bytes, { maxPixels, channels: 4 });
+    return { data: img.data, width: img.width, height: img.height, channels: 4, format: "heif", orientation: 1 };
   }
   let out: Awaited<ReturnType<HeicDecoder>>;
   try {

@@ -1,6 +1,6 @@
-// Builds the browser library (dist/browser/: index.js + worker.js) and the
+// Builds the browser library (dist/browser/: index.js + worker.js + chunks) and the
 // intake page (dist/web/: index.html, app.js, worker.js, app.css,
-// config.json, logo.svg). Called by `npm run build` after the Node build.
+// config.json, logo.svg, and the worker's chunks: heic-HASH.js, chunk-HASH.js). Called by `npm run build` after the Node build.
 //
 //   node src/web/build.mjs [--config my-config.json] [--out folder] [--lib-out folder]
 //
@@ -9,7 +9,7 @@
 // With --config, the page is built for that config: it is copied in as
 // config.json and the page's Content-Security-Policy (a <meta> tag, for
 // hosting the folder anywhere) allows fetches to its server's origin.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -44,11 +44,21 @@ const common = {
   }],
 };
 
+// The HEIC decoder (src/image/heic.ts: libheif with its WebAssembly, about 2 MB) is
+// imported with import() by decode.ts: with `splitting` it becomes a chunk of its own
+// beside the worker (heic-HASH.js), fetched from the same origin on the first HEIC only.
+// The page's app.js is built on its own, so it shares no chunk with the worker.
+// Chunks of an earlier build have other hashes in their names: remove them, so only this build's are served.
+const CHUNK = /^(heic|chunk)-[A-Z0-9]+\.js$/;
+for (const dir of [outWeb, outLib]) {
+  if (dir && existsSync(dir)) for (const f of readdirSync(dir)) if (CHUNK.test(f)) rmSync(path.join(dir, f));
+}
 if (outLib) {
-  await build({ ...common, entryPoints: { index: "src/browser/index.ts", worker: "src/browser/worker.ts" }, outdir: outLib, absWorkingDir: root, minify: false });
+  await build({ ...common, splitting: true, entryPoints: { index: "src/browser/index.ts", worker: "src/browser/worker.ts" }, outdir: outLib, absWorkingDir: root, minify: false });
 }
 mkdirSync(outWeb, { recursive: true });
-await build({ ...common, entryPoints: { app: "src/web/app.ts", worker: "src/browser/worker.ts" }, outdir: outWeb, absWorkingDir: root });
+await build({ ...common, entryPoints: { app: "src/web/app.ts" }, outdir: outWeb, absWorkingDir: root });
+await build({ ...common, splitting: true, entryPoints: { worker: "src/browser/worker.ts" }, outdir: outWeb, absWorkingDir: root });
 
 const config = configFile ? readFileSync(configFile, "utf8") : readFileSync(path.join(root, "src/web/config.json"), "utf8");
 const parsed = JSON.parse(config);
