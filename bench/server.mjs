@@ -12,7 +12,7 @@
 //
 //   npm run build && npm run bench:server                 # the full set, writes docs/measurements/<date>-server.md
 //   npm run bench:server -- --quick                       # 100k only, short runs, writes nothing
-//   options: --duration <s> --connections <n> --sizes 100000,1000000 --processes 3 --no-pg --out <file> --no-write
+//   options: --duration <s> --connections <n> --sizes 100000,1000000 --processes 3 --no-pg --no-sqlite --out <file> --no-write --note <text>
 //
 // Everything runs through the built package (dist/) and the real CLI
 // (`node bin/hashsafe.js serve` as child processes); the database is seeded
@@ -50,8 +50,10 @@ const { values: args } = parseArgs({
     sizes: { type: "string" },
     processes: { type: "string", default: "3" },
     "no-pg": { type: "boolean", default: false },
+    "no-sqlite": { type: "boolean", default: false },
     out: { type: "string" },
     "no-write": { type: "boolean", default: false },
+    note: { type: "string" },
   },
 });
 const QUICK = args.quick;
@@ -60,6 +62,7 @@ const CONNECTIONS = Number(args.connections);
 const SIZES = (args.sizes ?? (QUICK ? "100000" : "100000,1000000")).split(",").map(Number).sort((a, b) => a - b);
 const PROCESSES = Number(args.processes);
 const WITH_PG = !args["no-pg"];
+const WITH_SQLITE = !args["no-sqlite"];
 if (!(DURATION > 0) || !(CONNECTIONS > 0) || SIZES.some((n) => !(n > 0)) || !(PROCESSES >= 1)) {
   console.error("bench/server.mjs: --duration, --connections, --sizes and --processes must be positive numbers");
   process.exit(2);
@@ -92,7 +95,11 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 }
 
 const yieldNow = () => new Promise((r) => setImmediate(r));
-const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const loads = [];
+const log = (s) => {
+  loads.push(os.loadavg()[0]);
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+};
 const tmp = mkdtempSync(path.join(os.tmpdir(), "hashsafe-bench-"));
 dirs.push(tmp);
 
@@ -551,7 +558,7 @@ try {
   }
 
   // ---- SQLite, one process ----
-  {
+  if (WITH_SQLITE) {
     const file = path.join(tmp, "server.db");
     const s0 = SqliteStore.open(file);
     const { key } = await createApiKey(s0, "bench", ["lookup", "feed:read"]);
@@ -650,7 +657,8 @@ try {
   const load1 = os.loadavg();
   const totalS = (performance.now() - t0) / 1000;
   const cores = os.cpus().length;
-  const cmd = `node bench/server.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+  const quote = (a) => (/^[\w.,:=/+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const cmd = ["node bench/server.mjs", ...process.argv.slice(2).map(quote)].join(" ");
   const out = [];
   out.push(`# Server benchmark, ${today}${QUICK ? " (quick)" : ""}`);
   out.push("");
@@ -664,8 +672,11 @@ try {
   );
   out.push(
     `Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(" / ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" / ")}. ` +
-      `The load generator (autocannon, in this process) and the server(s) share the ${cores} cores; other work on the machine shows in the load average.`,
+      `1-minute load average sampled at each step: ${f(Math.min(...loads), 2)} to ${f(Math.max(...loads), 2)}. ` +
+      `The load generator (autocannon, in this process), the server(s) and PostgreSQL share the ${cores} cores; the run itself keeps ` +
+      `about 1 to 3 of the load average busy (more with 3 servers), so figures well above that mean other work on the machine took CPU from the run.`,
   );
+  if (args.note) out.push("", `Note: ${args.note}`);
   out.push("");
   out.push(
     `Each load run lasts ${DURATION} s with ${CONNECTIONS} connections (rounded up to a multiple of the number of servers). ` +
