@@ -220,4 +220,21 @@ describe("help in Spanish", () => {
     expect(submit).toMatch(/--min-quality <n>\s+deja fuera las huellas/);
     expect(submit).toMatch(/--alpha <mode>\s+fotos con transparencia/);
   });
+
+  test("every command but serve: Spanish layout and words, no English help line left", async () => {
+    const commands = [["hash"], ["submit"], ["status"], ["withdraw"], ["cases"], ["outbox", "remove"], ["feed"], ["lookup"], ["compare"], ["match"], ["index", "build"], ["self-test"], ["verify"]];
+    for (const c of commands) {
+      const es = await help(c);
+      const en = (await cli([...c, "--help", "--lang", "en"])).stdout.replace(/\s+/g, " ");
+      expect(es, c.join(" ")).toMatch(/^Uso: /);
+      expect(es, c.join(" ")).toMatch(/ Opciones: /);
+      expect(es, c.join(" ")).not.toMatch(/display help for command|Options:|default:/);
+      // each option's description differs from the English one (flags and choices stay as they are)
+      const described = (h: string) => [...h.matchAll(/ (--?[a-z][\w-]*)(?: <\w+>)? ([^-(][^(]*?)(?= --?[a-z]| -h,|$)/g)].map((m) => [m[1], m[2].trim()] as const);
+      const esByFlag = new Map(described(es));
+      for (const [flag, text] of described(en)) {
+        if (esByFlag.has(flag) && text.length > 12) expect(esByFlag.get(flag), `${c.join(" ")} ${flag}`).not.toBe(text);
+      }
+    }
+  }, 120_000);
 });

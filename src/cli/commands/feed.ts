@@ -26,6 +26,7 @@ import {
   say,
   SHARE_EXIT,
 } from "../sharing.ts";
+import { tr } from "../lang.ts";
 
 export interface FeedOptions extends NetworkOptions {
   key?: string;
@@ -178,11 +179,11 @@ function parseLimit(v: string): number {
 export function registerFeed(program: Command): void {
   const cmd = program
     .command("feed")
-    .description("platforms: pull the shared hashes into a local list (hex,id per line), resuming where the last run stopped")
-    .requiredOption("-o, --output <file>", "the hash list to create or update (its cursor is kept in FILE.cursor)")
-    .option("--key <key>", "platform API key with the feed:read scope (or HASHSAFE_KEY)")
-    .option("--limit <n>", `records per request (1..${MAX_FEED_LIMIT})`, parseLimit, MAX_FEED_LIMIT)
-    .option("--restart", "ignore the saved cursor and rebuild the list from the start");
+    .description(tr("cli.help.feed"))
+    .requiredOption("-o, --output <file>", tr("cli.help.feedOutput"))
+    .option("--key <key>", tr("cli.help.feedKey"))
+    .option("--limit <n>", tr("cli.help.feedLimit", { max: MAX_FEED_LIMIT }), parseLimit, MAX_FEED_LIMIT)
+    .option("--restart", tr("cli.help.feedRestart"));
   addNetworkOptions(cmd).action(async (opts: FeedOptions) => {
     process.exitCode = await runFeed(opts);
   });

@@ -8,6 +8,7 @@ import { readListsIntoIndex } from "../../match/bank.ts";
 import { formatProblem } from "../../match/lists.ts";
 import { saveIndexFile } from "../../match/mih-file.ts";
 import { say } from "./match.ts";
+import { tr } from "../lang.ts";
 
 export interface IndexBuildOptions {
   output?: string;
@@ -48,13 +49,13 @@ export async function runIndexBuild(lists: string[], opts: IndexBuildOptions): P
 }
 
 export function registerIndex(program: Command): void {
-  const index = program.command("index").description("build a saved index of hash lists for fast matching");
+  const index = program.command("index").description(tr("cli.help.index"));
   index
     .command("build")
-    .description("read hash lists into an index file (exit 0: built, 2: errors; bad lines are skipped unless --strict)")
-    .argument("<lists...>", "hash lists: hex lines with optional ,metadata; CSV with a hash column; ndjson from `hashsafe hash`")
-    .option("-o, --output <file>", "the index file to write")
-    .option("--strict", "a bad line fails the build")
+    .description(tr("cli.help.indexBuild"))
+    .argument("<lists...>", tr("cli.help.indexLists"))
+    .option("-o, --output <file>", tr("cli.help.indexOutput"))
+    .option("--strict", tr("cli.help.indexStrict"))
     .action(async (lists: string[], opts: IndexBuildOptions) => {
       process.exitCode = await runIndexBuild(lists, opts);
     });

@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { type SelfTestReport, selfTest } from "../../conformance/self-test.ts";
 import { parseFormat } from "../output.ts";
+import { tr } from "../lang.ts";
 
 export function selfTestVerdict(r: SelfTestReport): string {
   const decoder = Object.entries(r.decoder)
@@ -52,9 +53,9 @@ export async function runSelfTest(opts: { format?: string; dir?: string }): Prom
 export function registerSelfTest(program: Command): void {
   program
     .command("self-test")
-    .description("check that this installation reproduces Meta's reference PDQ exactly (the bundled conformance set, both modes)")
-    .option("--format <format>", "text or json", "text")
-    .option("--dir <folder>", "a conformance folder other than the bundled one (expected.tsv and images/)")
+    .description(tr("cli.help.selfTest"))
+    .option("--format <format>", tr("cli.help.formatTextJson"), "text")
+    .option("--dir <folder>", tr("cli.help.selfTestDir"))
     .action(async (opts: { format?: string; dir?: string }) => {
       process.exitCode = await runSelfTest(opts);
     });

@@ -15,6 +15,7 @@ import { formatProblem, readHashList } from "../../match/lists.ts";
 import { hashPixels, type PdqMode } from "../../pdq/index.ts";
 import { csvRow, parseFormat, UsageError } from "../output.ts";
 import { collectInputs } from "../walk.ts";
+import { tr } from "../lang.ts";
 
 export interface VerifyOptions {
   hashes?: string;
@@ -172,15 +173,15 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("check another PDQ implementation's hashes against ours (or against the reference on the bundled conformance set)")
-    .argument("[paths...]", "the images (files or folders) their hashes were made from")
-    .option("--hashes <list>", "their hashes: a list in any format match reads (plain hash,file; csv with hash and path columns; ndjson), keyed by file name or path")
-    .option("--conformance", "check their hashes of the bundled conformance set (fixtures/conformance/) against the reference's")
-    .addOption(new Option("--mode <mode>", "full or squash512, as their hasher does").choices(["full", "squash512"]).default("full"))
-    .option("--no-orient", "hash the stored pixel order, ignoring EXIF orientation (as most other hashers do)")
-    .option("--max-distance <n>", "bits by which a hash may differ and still pass", "0")
-    .option("--format <format>", "text, json, ndjson or csv", "text")
-    .option("--jobs <n>", "images decoded at once", "2")
+    .description(tr("cli.help.verify"))
+    .argument("[paths...]", tr("cli.help.verifyPaths"))
+    .option("--hashes <list>", tr("cli.help.verifyHashes"))
+    .option("--conformance", tr("cli.help.verifyConformance"))
+    .addOption(new Option("--mode <mode>", tr("cli.help.verifyMode")).choices(["full", "squash512"]).default("full"))
+    .option("--no-orient", tr("cli.help.verifyNoOrient"))
+    .option("--max-distance <n>", tr("cli.help.verifyMaxDistance"), "0")
+    .option("--format <format>", tr("cli.help.formatAll"), "text")
+    .option("--jobs <n>", tr("cli.help.jobs"), "2")
     .action(async (paths: string[], opts: VerifyOptions) => {
       process.exitCode = await runVerify(paths, opts);
     });
