@@ -194,7 +194,16 @@ async function cli(list, mode) {
  */
 async function startServe(dir) {
   const web = path.join(dir, "web");
-  cpSync(WEB, web, { recursive: true, preserveTimestamps: true });
+  // A build may be writing dist/web right now: copy until the folder held still during the copy.
+  const snapshot = () => readdirSync(WEB).sort().map((f) => `${f}:${statSync(path.join(WEB, f)).size}:${statSync(path.join(WEB, f)).mtimeMs}`).join("|");
+  for (let attempt = 1; ; attempt++) {
+    const before = snapshot();
+    rmSync(web, { recursive: true, force: true });
+    cpSync(WEB, web, { recursive: true, preserveTimestamps: true });
+    if (snapshot() === before) break;
+    if (attempt === 10) throw new Error("dist/web kept changing while it was copied (a build running?): try again when it is done");
+    await new Promise((r) => setTimeout(r, 3000));
+  }
   const { startServer } = await import(path.join(root, "dist", "server", "index.js"));
   const server = await startServer({
     host: "127.0.0.1",
@@ -568,7 +577,7 @@ async function main() {
       : ": the machine was otherwise quiet."));
   p(`- Code: ${code}.`);
   p(`- Corpus: ${files.length} of ${corpus.length} pictures from \`${path.relative(root, dataDir) || dataDir}\`${files.length < corpus.length ? ` (--limit ${limit})` : ""}.` +
-    ` Page: \`dist/web/\` as built (worker.js ${(statSync(path.join(web, "worker.js")).size / 1024).toFixed(1)} KiB, app.js ${(statSync(path.join(web, "app.js")).size / 1024).toFixed(1)} KiB, built ${workerBuilt} UTC; copied at start, so one build throughout), served by the server of \`hashsafe serve\` (startServer, in the bench's process, loopback, SQLite).`);
+    ` Page: \`dist/web/\` as built (${readdirSync(web).filter((f) => f.endsWith(".js")).sort().map((f) => `${f} ${(statSync(path.join(web, f)).size / 1024).toFixed(1)} KiB`).join(", ")}; worker.js built ${workerBuilt} UTC; copied at start, so one build throughout), served by the server of \`hashsafe serve\` (startServer, in the bench's process, loopback, SQLite).`);
   p();
   p("## Corpus");
   p();
