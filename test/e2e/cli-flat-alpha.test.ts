@@ -13,7 +13,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FIXTURES, hexDistance } from "../helpers.ts";
-import { ensureBuilt, json, removeDir, runCli, show, tempDir } from "./e2e-support.ts";
+import { ensureBuilt, json, removeDir, runCli, show, startTestServer, tempDir } from "./e2e-support.ts";
 
 let dir: string;
 let home: string;
@@ -237,4 +237,26 @@ describe("help in Spanish", () => {
       }
     }
   }, 120_000);
+});
+
+describe("withdraw --file", () => {
+  test("finds a transparent picture submitted with --alpha white; a flat picture is named as such (exit 2)", async () => {
+    const server = await startTestServer(path.join(dir, "server.db"));
+    try {
+      const sub = await cli(["submit", pic("sticker.png"), HARBOUR, "--alpha", "white", "--server", server.url, "--yes", "--format", "json"]);
+      expect(sub.code, show(sub)).toBe(0);
+      expect(sub.stderr).toMatch(/sticker\.png: this picture has transparent parts, hashed as it looks on white/);
+      const sent = json(sub).hashes as { value: string }[];
+      const white = JSON.parse((await cli(["hash", "--format", "ndjson", "--alpha", "white", pic("sticker.png")])).stdout).hash;
+      expect(sent.map((h) => h.value)).toContain(white);
+      const flat = await cli(["withdraw", "--file", pic("grey.png"), "--yes"], "es");
+      expect(flat.code, show(flat)).toBe(2);
+      expect(flat.stderr).toMatch(/grey\.png: esta foto es de un solo color/);
+      const w = await cli(["withdraw", "--file", pic("sticker.png"), "--yes", "--format", "json"]);
+      expect(w.code, show(w)).toBe(0);
+      expect(w.stdout).toMatch(/withdrawn/i);
+    } finally {
+      await server.close();
+    }
+  });
 });
