@@ -1,6 +1,6 @@
 /**
- * A victim's folder as it really is: pictures, a PDF, a note for a lawyer
- * holding a 64-hex line, an SVG and a video. `submit --dry-run` sends the
+ * A victim's folder as it really is: pictures (one a HEIC from an iPhone),
+ * a PDF, a note for a lawyer holding a 64-hex line, an SVG and a video. `submit --dry-run` sends the
  * pictures' PDQ hashes and the video's MD5, nothing from the note, and one
  * summary line for the rest; `hash` on the same folder gives the same set.
  */
@@ -26,6 +26,9 @@ beforeAll(async () => {
     copyFileSync(path.join(FIXTURES, "images", f), path.join(dir, f));
     expected.add(`pdq:${(await hashFile(path.join(dir, f))).hash}`);
   }
+  // A HEIC photo (what iPhones save), named as an iPhone names it.
+  copyFileSync(path.join(FIXTURES, "heic", "tower-upright-120x160.heic"), path.join(dir, "IMG_0412.HEIC"));
+  expected.add(`pdq:${(await hashFile(path.join(dir, "IMG_0412.HEIC"))).hash}`);
   writeFileSync(path.join(dir, "denuncia.pdf"), "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + "x".repeat(2000) + "\n%%EOF\n");
   writeFileSync(path.join(dir, "contrato.pdf"), "%PDF-1.7\n" + "y".repeat(500) + "\n%%EOF\n");
   writeFileSync(path.join(dir, "notas.txt"), `Para la abogada: llamar el lunes.\n${NOTE_HEX}\n`);
