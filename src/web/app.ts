@@ -870,6 +870,7 @@ async function start(): Promise<void> {
     client = new BrowserClient({
       server: config.server ? new URL(config.server, location.href).href : location.origin,
       client: { name: config.clientName ?? "hashsafe-web", version: "0.1.0" },
+      lang: () => lang, // the server's problem details come back in the page's language
       timeoutMs: 20_000,
       retry: { maxAttempts: 3, baseDelayMs: 400, maxDelayMs: 3000 },
       onRetry: () => {
