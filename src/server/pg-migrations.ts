@@ -122,8 +122,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       -- and no index on a column each update changes, so updates stay HOT.
       DROP INDEX rate_buckets_by_time;
       ALTER TABLE rate_buckets SET UNLOGGED;
-      -- whether the last take got its token (what the one statement of a take answers)
-      ALTER TABLE rate_buckets ADD COLUMN granted boolean NOT NULL DEFAULT true;
+      -- how many tokens the last take got (what the one statement of a take answers)
+      ALTER TABLE rate_buckets ADD COLUMN taken integer NOT NULL DEFAULT 0;
       -- failed case-secret attempts per case id (known or not)
       CREATE UNLOGGED TABLE secret_failures (
         case_id text PRIMARY KEY,

@@ -193,7 +193,7 @@ export class PostgresStore implements Store {
   private closed = false;
   /** Rate-limit buckets and failed-secret counts, shared by every process on this database (store rule 7). */
   readonly limits: SharedLimits = {
-    takeToken: (name, key, limit, now) => this.takeToken(name, key, limit, now),
+    takeTokens: (name, key, limit, now, want) => this.takeTokens(name, key, limit, now, want),
     secretFailures: (id) => this.secretFailures(id),
     addSecretFailure: (id, now, forgetAfterMs) => this.addSecretFailure(id, now, forgetAfterMs),
     claimSecretAttempt: (id, now, policy) => this.claimSecretAttempt(id, now, policy),
@@ -950,25 +950,33 @@ export class PostgresStore implements Store {
 
   /**
    * One token bucket take, as one statement: a new bucket starts full less
-   * the token taken; an existing one is refilled for the time since `at`
-   * (capped at `burst`) and gives a token when it holds one. A refused take
-   * writes only the refill, so retrying does not dig the bucket deeper.
+   * what is taken; an existing one is refilled for the time since `at`
+   * (capped at `burst`) and gives as many whole tokens as it holds, at most
+   * `want`. A refused take writes only the refill, so retrying does not dig
+   * the bucket deeper.
    */
-  private async takeToken(name: string, key: string, limit: { burst: number; perSecond: number }, now: number): Promise<number> {
+  private async takeTokens(
+    name: string,
+    key: string,
+    limit: { burst: number; perSecond: number },
+    now: number,
+    want: number,
+  ): Promise<{ taken: number; waitMs: number }> {
     const refill = "LEAST($3::float8, b.tokens + GREATEST(0, $5::bigint - b.at) * $4::float8 / 1000)";
     const r = await this.guard(() =>
-      this.pool.query<{ tokens: number; granted: boolean }>(
-        `INSERT INTO rate_buckets AS b (name, key, tokens, at, granted) VALUES ($1, $2, $3::float8 - 1, $5, true)
+      this.pool.query<{ tokens: number; taken: number }>(
+        `INSERT INTO rate_buckets AS b (name, key, tokens, at, taken)
+           VALUES ($1, $2, $3::float8 - LEAST($6, floor($3::float8)), $5, LEAST($6, floor($3::float8)))
          ON CONFLICT (name, key) DO UPDATE SET
-           tokens = CASE WHEN ${refill} >= 1 THEN ${refill} - 1 ELSE ${refill} END,
-           granted = ${refill} >= 1,
+           tokens = ${refill} - LEAST($6, floor(${refill})),
+           taken = LEAST($6, floor(${refill})),
            at = GREATEST(b.at, $5::bigint)
-         RETURNING tokens, granted`,
-        [name, key, limit.burst, limit.perSecond, now],
+         RETURNING tokens, taken`,
+        [name, key, limit.burst, limit.perSecond, now, Math.max(1, Math.floor(want))],
       ),
     );
     const row = r.rows[0];
-    return row.granted ? 0 : Math.max(1, Math.ceil(((1 - row.tokens) / limit.perSecond) * 1000));
+    return { taken: row.taken, waitMs: row.taken > 0 ? 0 : Math.max(1, Math.ceil(((1 - row.tokens) / limit.perSecond) * 1000)) };
   }
 
   private async secretFailures(id: string): Promise<{ n: number; last: number } | null> {

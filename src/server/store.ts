@@ -162,12 +162,18 @@ export class LimitError extends Error {
  */
 export interface SharedLimits {
   /**
-   * Take one token from the bucket (`name`, `key`), which holds up to `burst`
-   * tokens and gains `perSecond` a second (a new bucket starts full). Answers
-   * 0 when a token was taken, else the milliseconds until one is there
-   * (nothing taken).
+   * Take up to `want` (>= 1) tokens from the bucket (`name`, `key`), which
+   * holds up to `burst` tokens and gains `perSecond` a second (a new bucket
+   * starts full): as many as it holds whole, at most `want`. Answers how many
+   * were taken and, when none, the milliseconds until one is there.
    */
-  takeToken(name: string, key: string, limit: { burst: number; perSecond: number }, now: number): Promise<number>;
+  takeTokens(
+    name: string,
+    key: string,
+    limit: { burst: number; perSecond: number },
+    now: number,
+    want: number,
+  ): Promise<{ taken: number; waitMs: number }>;
   /** Failed case-secret attempts counted for `id`: how many, and when the last was; null when none. */
   secretFailures(id: string): Promise<{ n: number; last: number } | null>;
   /** Count one failed attempt (a count quiet for more than `forgetAfterMs` starts again at 1); answers the count. */

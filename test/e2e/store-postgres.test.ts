@@ -12,6 +12,7 @@ import { PG_MIGRATIONS } from "../../src/server/pg-migrations.ts";
 import { SchemaTooNewError } from "../../src/server/sqlite-store.ts";
 import { type HashChange, StorageError, type Store } from "../../src/server/store.ts";
 import { commitOf, createCase, pdq, storeContract } from "../suites/store-contract.ts";
+import { SharedRateLimiter } from "../../src/server/rate-limit.ts";
 import { type PgCluster, startPg } from "./pg-support.ts";
 import pg from "pg";
 
@@ -48,6 +49,20 @@ describe("PostgreSQL: several processes on one database", () => {
     const again = await PostgresStore.open(url);
     expect(await again.schemaVersion()).toBe(last);
     await again.close();
+  });
+
+  test("a shared rate limit with leases (100/s, burst 100: leases of 10): 300 requests at once through three limiters on two processes let at most 100 through, and most of them", async () => {
+    const t = 5_000_000; // a fixed clock: no refill
+    const limit = { burst: 100, perSecond: 100 };
+    const limiters = [a, b, a].map((s) => new SharedRateLimiter(s.limits, "lease-test", limit, () => t));
+    const waits = await Promise.all(Array.from({ length: 300 }, (_, i) => limiters[i % 3].take("k")));
+    const through = waits.filter((w) => w === 0).length;
+    console.log(`shared rate limit with leases: ${through} of 300 through (limit 100)`);
+    expect(through).toBeLessThanOrEqual(100);
+    expect(through).toBeGreaterThanOrEqual(70);
+    for (const w of waits.filter((x) => x > 0)) expect(w).toBeGreaterThanOrEqual(1);
+    const rows = await a.readQuery<{ tokens: number }>("SELECT tokens FROM rate_buckets WHERE name = 'lease-test'");
+    expect(rows[0].tokens).toBeLessThan(1);
   });
 
   test("one Idempotency-Key sent to two processes at once makes one case, 20 of 20 times", async () => {

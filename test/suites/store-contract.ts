@@ -350,17 +350,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
       }
       const lim = { burst: 3, perSecond: 0.5 };
       const t = 1_000_000;
+      const take = (name: string, key: string, at: number, want = 1) => l.takeTokens(name, key, lim, at, want);
       // a new bucket starts full: 3 takes, then a refusal that says when (2 s per token), which takes nothing
-      expect([await l.takeToken("a", "k", lim, t), await l.takeToken("a", "k", lim, t), await l.takeToken("a", "k", lim, t)]).toEqual([0, 0, 0]);
-      expect(await l.takeToken("a", "k", lim, t)).toBe(2000);
-      expect(await l.takeToken("a", "k", lim, t + 1000)).toBe(1000);
-      expect(await l.takeToken("a", "k", lim, t + 2000)).toBe(0);
+      for (let i = 0; i < 3; i++) expect(await take("a", "k", t)).toEqual({ taken: 1, waitMs: 0 });
+      expect(await take("a", "k", t)).toEqual({ taken: 0, waitMs: 2000 });
+      expect(await take("a", "k", t + 1000)).toEqual({ taken: 0, waitMs: 1000 });
+      expect(await take("a", "k", t + 2000)).toEqual({ taken: 1, waitMs: 0 });
       // buckets are per name and key
-      expect(await l.takeToken("a", "other", lim, t)).toBe(0);
-      expect(await l.takeToken("b", "k", lim, t)).toBe(0);
-      // 20 takes at once from one bucket of 5: exactly 5 get a token
-      const many = await Promise.all(Array.from({ length: 20 }, () => l.takeToken("c", "k", { burst: 5, perSecond: 0.001 }, t)));
-      expect(many.filter((w) => w === 0)).toHaveLength(5);
+      expect((await take("a", "other", t)).taken).toBe(1);
+      expect((await take("b", "k", t)).taken).toBe(1);
+      // a lease: as many whole tokens as the bucket holds, at most the number asked for
+      expect((await take("d", "k", t, 2)).taken).toBe(2);
+      expect((await take("d", "k", t, 2)).taken).toBe(1);
+      expect((await take("d", "k", t, 2)).taken).toBe(0);
+      // 20 takes at once from one bucket of 5: exactly 5 tokens go out
+      const many = await Promise.all(Array.from({ length: 20 }, () => l.takeTokens("c", "k", { burst: 5, perSecond: 0.001 }, t, 1)));
+      expect(many.reduce((n, x) => n + x.taken, 0)).toBe(5);
       // failed secrets
       const policy = { free: 2, maxWaitSeconds: 60, forgetAfterMs: 3_600_000 };
       expect(await l.secretFailures("c_x")).toBeNull();
