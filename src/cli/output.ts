@@ -5,6 +5,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { csvQuote } from "../match/lists.ts";
+import { tr } from "./lang.ts";
 
 export type OutputFormat = "text" | "json" | "ndjson" | "csv";
 
@@ -109,7 +110,7 @@ function csvValue(rec: Record<string, unknown>, column: string): unknown {
 export function parseFormat(value: string | undefined, allowed: readonly OutputFormat[]): OutputFormat | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`unknown format "${value}": use ${allowed.join(", ")}`);
+    throw new UsageError(tr("cli.usage.unknownChoice", { value, choices: allowed.join(", ") }));
   }
   return value as OutputFormat;
 }
@@ -122,11 +123,34 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The one usage error for an option value that is not allowed, in the
+ * person's language: `--jobs must be a positive whole number, not "0"`.
+ * `expected` is a phrase of the catalogue (cli.usage.expect.*).
+ */
+export function invalidOption(name: string, expected: string, value: string): UsageError {
+  return new UsageError(tr("cli.usage.invalid", { name, expected, value }));
+}
+
+/** The usage error for a required option that is missing: `what` says what it is for. */
+export function requiredOption(name: string, what: string): UsageError {
+  return new UsageError(tr("cli.usage.required", { name, what }));
+}
+
 /** Parse a positive integer option value. */
 export function parsePositiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, not "${value}"`);
+    if (!Number.isInteger(n) || n < 1) throw invalidOption(name, tr("cli.usage.expect.positiveInt"), value);
+    return n;
+  };
+}
+
+/** Parse a whole number from `min` to `max` (an option's value). */
+export function parseIntRange(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw invalidOption(name, tr("cli.usage.expect.range", { min, max }), value);
     return n;
   };
 }

@@ -11,9 +11,9 @@ import { type Receipt, readReceipt } from "../client/receipts.ts";
 import { CaseIdSchema } from "../protocol/index.ts";
 import { askSecret, canAsk } from "./secret-prompt.ts";
 import { EXIT } from "./exit.ts";
-import { UsageError } from "./output.ts";
+import { invalidOption, UsageError } from "./output.ts";
 import { normalizeCaseId, normalizeSecret } from "./ids.ts";
-import { tr } from "./lang.ts";
+import { cliLang, tr } from "./lang.ts";
 
 /**
  * Exit statuses of the sharing commands, beyond 0 (ok), 1 (declined), 2
@@ -61,7 +61,7 @@ export function addNetworkOptions(
 
 function parseSeconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, not "${v}"`);
+  if (!Number.isFinite(n) || n <= 0) throw invalidOption("--timeout", tr("cli.usage.expect.seconds"), v);
   return n;
 }
 
@@ -72,13 +72,13 @@ export function serverFrom(opt: string | undefined, fallback?: string): string |
 
 export function requireServer(opt: string | undefined, fallback?: string): string {
   const s = serverFrom(opt, fallback);
-  if (!s) throw new UsageError("which server? Give --server https://... (or set HASHSAFE_SERVER)");
+  if (!s) throw new UsageError(tr("cli.whichServer"));
   return s;
 }
 
 export function requireKey(opt: string | undefined): string {
   const k = opt ?? (process.env.HASHSAFE_KEY || undefined);
-  if (!k) throw new UsageError("this needs a platform API key: give --key KEY (or set HASHSAFE_KEY)");
+  if (!k) throw new UsageError(tr("cli.usage.needsKey"));
   return k;
 }
 
@@ -94,7 +94,9 @@ export function makeClient(server: string, opts: { timeout: number; apiKey?: str
       server,
       apiKey: opts.apiKey,
       timeoutMs: opts.timeout * 1000,
-      onRetry: opts.quiet ? undefined : (e: RetryEvent) => say(`${retryReason(e.reason)}; trying again in ${formatDelay(e.delayMs)}`),
+      // the server's problem details come back in the person's language
+      lang: cliLang(),
+      onRetry: opts.quiet ? undefined : (e: RetryEvent) => say(tr("cli.retry.note", { reason: retryReason(e.reason), delay: formatDelay(e.delayMs) })),
     });
   } catch (err) {
     if (err instanceof InsecureServerError) throw new UsageError(err.message);
@@ -107,28 +109,83 @@ function formatDelay(ms: number): string {
 }
 
 function retryReason(reason: string): string {
-  if (reason === "HTTP 429") return "the server is busy (too many requests)";
-  if (reason === "HTTP 409") return "the server is still working on the first try of this request";
-  if (/^HTTP 5/.test(reason)) return `the server is unavailable for now (${reason})`;
+  if (reason === "HTTP 429") return tr("cli.retry.busy");
+  if (reason === "HTTP 409") return tr("cli.retry.inFlight");
+  if (/^HTTP 5/.test(reason)) return tr("cli.retry.unavailable", { reason });
   switch (reason) {
     case "ECONNREFUSED":
-      return "the server is not answering (connection refused)";
+      return tr("cli.retry.refused");
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
-      return "the server did not answer in time";
+      return tr("cli.retry.noAnswer");
     case "UND_ERR_CONNECT_TIMEOUT":
     case "ETIMEDOUT":
-      return "could not connect to the server in time";
+      return tr("cli.retry.connectTimeout");
     case "UND_ERR_SOCKET":
     case "ECONNRESET":
     case "EPIPE":
-      return "the connection was cut before the answer arrived";
+      return tr("cli.retry.cut");
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return "the server name could not be found";
+      return tr("cli.retry.notFound");
     default:
-      return `the connection failed (${reason})`;
+      return tr("cli.retry.other", { reason });
   }
+}
+
+const TLS_CODES = /^(CERT_|ERR_TLS_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_SSL_)/;
+
+/** A network failure (after every retry) in the person's words; `server` as the person gave it. */
+export function networkErrorText(err: NetworkError, server: string | undefined): string {
+  let where = server ?? "?";
+  try {
+    if (server) where = parseServerUrl(server).origin;
+  } catch {
+    // keep it as given
+  }
+  const code = err.code;
+  let message: string;
+  switch (code) {
+    case "ECONNREFUSED":
+      message = tr("cli.net.refused", { server: where });
+      break;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      message = tr("cli.net.notFound", { server: where });
+      break;
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      message = tr("cli.net.connectTimeout", { server: where });
+      break;
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      message = tr("cli.net.noAnswer", { server: where });
+      break;
+    case "UND_ERR_SOCKET":
+    case "ECONNRESET":
+    case "EPIPE":
+      message = tr("cli.net.cut", { server: where });
+      break;
+    case "ENETUNREACH":
+    case "EHOSTUNREACH":
+      message = tr("cli.net.unreachable", { server: where });
+      break;
+    default:
+      message = code && TLS_CODES.test(code) ? tr("cli.net.tls", { server: where, code }) : tr("cli.net.other", { server: where, code: code ?? "?" });
+  }
+  return err.attempts > 1 ? tr("cli.net.tries", { message, count: err.attempts }) : message;
+}
+
+/**
+ * Any error of the client in the person's words (the client's own messages
+ * are English, for programs and logs).
+ */
+export function clientErrorText(err: unknown, ctx: Omit<ErrorContext, "doing"> = {}): string {
+  if (err instanceof OutboxSaved) err = err.cause;
+  if (err instanceof ApiError) return apiErrorMessage(err, ctx);
+  if (err instanceof NetworkError) return networkErrorText(err, ctx.server);
+  if (err instanceof ProtocolError) return tr("cli.net.notHashsafe", { server: ctx.server ?? "?", status: err.status });
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Context that turns an API error into words for this command. */
@@ -139,6 +196,8 @@ export interface ErrorContext {
   caseCall?: boolean;
   /** The call names one hash of the case (404 may also mean: no such hash in it). */
   hashCall?: boolean;
+  /** The server the call went to (named in network errors). */
+  server?: string;
 }
 
 /** Print `err` for a person and answer the exit status. */
@@ -151,12 +210,8 @@ export function reportError(err: unknown, ctx: ErrorContext): number {
     if (isTransient(err) || err.status >= 500) return SHARE_EXIT.UNREACHABLE;
     return SHARE_EXIT.REFUSED;
   }
-  if (err instanceof NetworkError) {
-    say(`${ctx.doing}: ${err.message}`);
-    return SHARE_EXIT.UNREACHABLE;
-  }
-  if (err instanceof ProtocolError) {
-    say(`${ctx.doing}: ${err.message}`);
+  if (err instanceof NetworkError || err instanceof ProtocolError) {
+    say(`${ctx.doing}: ${clientErrorText(err, ctx)}`);
     return SHARE_EXIT.UNREACHABLE;
   }
   if (err instanceof ClientError) {
@@ -166,25 +221,26 @@ export function reportError(err: unknown, ctx: ErrorContext): number {
   throw err;
 }
 
-export function apiErrorMessage(err: ApiError, ctx: ErrorContext): string {
+export function apiErrorMessage(err: ApiError, ctx: Omit<ErrorContext, "doing">): string {
   switch (err.status) {
     case 401:
-      return ctx.caseCall
-        ? "the server did not accept the case secret"
-        : "the server did not accept the API key (check --key or HASHSAFE_KEY; it may have been revoked)";
+      return ctx.caseCall ? tr("cli.api.secret") : tr("cli.api.key");
     case 403:
-      return "this API key is not allowed to do that (it lacks the scope; ask the server's operator)";
+      return tr("cli.api.scope");
     case 404:
-      if (ctx.hashCall) {
-        return "no such hash in this case, or no case with this id and secret on this server: check the hash id (`hashsafe status` lists them), the case id and the secret";
-      }
-      return ctx.caseCall
-        ? "no case with this id and secret on this server (a wrong secret and an unknown case look the same, on purpose): check the case id, the secret and the server address"
-        : "the server does not know this (404): check the address and the id";
+      if (ctx.hashCall) return tr("cli.api.noHash");
+      return ctx.caseCall ? tr("cli.api.noCase") : tr("cli.api.notFound");
     case 429:
-      return `the server is receiving too many requests${err.retryAfter !== undefined ? `; try again in ${formatSeconds(err.retryAfter)}` : "; try again later"}`;
-    default:
-      return err.message;
+      return err.retryAfter !== undefined ? tr("cli.api.busyWait", { wait: formatSeconds(err.retryAfter) }) : tr("cli.api.busy");
+    default: {
+      // title and detail come from the server, in the person's language (Accept-Language)
+      let what = err.title;
+      if (err.detail && err.detail !== err.title) what += ` (${err.detail})`;
+      const items = err.errors.slice(0, 5).map((e) => (e.index === undefined ? e.message : `#${e.index + 1}: ${e.message}`));
+      if (err.errors.length > 5) items.push("…");
+      if (items.length > 0) what += `; ${items.join("; ")}`;
+      return tr("cli.api.refused", { what, status: err.status });
+    }
   }
 }
 

@@ -34,7 +34,7 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
     mode = parseMode(opts.mode);
     format = parseFormat(opts.format, RECORD_FORMATS) ?? "text";
   } catch (err) {
-    say(`${(err as Error).message}\n(run with --help for usage)`);
+    say(`${(err as Error).message}\n${tr("cli.help.afterError")}`);
     return MATCH_EXIT.ERROR;
   }
   const robust = Boolean(opts.dihedral || opts.trimBorders);
@@ -66,7 +66,7 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
   let right = qb as Query;
   if (robust) {
     if (left.kind === "hash" && right.kind === "hash") {
-      say("--dihedral and --trim-borders need an image on at least one side (a hash cannot be rotated)");
+      say(tr("cli.compare.needsImage"));
       return MATCH_EXIT.ERROR;
     }
     // The variants of one image against the plain hash of the other side.
@@ -97,7 +97,7 @@ export async function runCompare(a: string, b: string, opts: CompareOptions): Pr
   await writer.write(rec);
   await writer.end();
   for (const [name, q] of [[a, quality.a], [b, quality.b]] as const) {
-    if (q !== undefined && q < 50) say(`warning: ${name}: quality ${q} is under 50; this hash is weak and may not match copies`);
+    if (q !== undefined && q < 50) say(tr("cli.compare.weak", { source: name, quality: q }));
   }
   return match ? MATCH_EXIT.MATCH : MATCH_EXIT.NO_MATCH;
 }
@@ -120,7 +120,7 @@ export function registerCompare(program: Command): void {
       const extra = cmd.args.slice(2);
       const unknown = [a, b, ...extra].find((x) => x !== undefined && x.startsWith("-") && x.length > 1);
       if (unknown || a === undefined || b === undefined || extra.length > 0) {
-        say(`${unknown ? `unknown option '${unknown}'` : "compare takes exactly two images or hashes"}\n(run with --help for usage)`);
+        say(`${unknown ? tr("cli.usage.unknownOption", { option: unknown }) : tr("cli.compare.twoArgs")}\n${tr("cli.help.afterError")}`);
         process.exitCode = MATCH_EXIT.ERROR;
         return;
       }

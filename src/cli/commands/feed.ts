@@ -13,7 +13,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../../client/files.ts";
 import { MAX_FEED_LIMIT } from "../../protocol/index.ts";
-import { UsageError } from "../output.ts";
+import { invalidOption, UsageError } from "../output.ts";
 import {
   addNetworkOptions,
   makeClient,
@@ -58,14 +58,14 @@ async function readBank(file: string, bank = new Map<string, string>()): Promise
     text = await readFile(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return bank;
-    throw new UsageError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new UsageError(tr("cli.feed.cannotRead", { file, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
   }
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (!line || line.startsWith("#")) continue;
     const m = /^([0-9a-f]{32}|[0-9a-f]{64}),(\S+)$/.exec(line);
-    if (!m) throw new UsageError(`${file}:${i + 1} is not a "hex,id" line: is this a feed output file? (use another -o, or --restart to rebuild it)`);
+    if (!m) throw new UsageError(tr("cli.feed.badLine", { file, line: i + 1 }));
     bank.set(m[2], m[1]);
   }
   return bank;
@@ -84,7 +84,7 @@ async function readCursor(file: string): Promise<CursorFile | undefined> {
     if (typeof c.cursor !== "string" || typeof c.server !== "string") throw new Error("fields missing");
     return c;
   } catch {
-    throw new UsageError(`${file} is not a feed cursor file (use --restart to rebuild the list from the start)`);
+    throw new UsageError(tr("cli.feed.badCursor", { file }));
   }
 }
 
@@ -101,14 +101,12 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   const key = requireKey(opts.key);
   const output = path.resolve(opts.output);
   const cursorFile = cursorPath(output);
-  if (!existsSync(path.dirname(output))) throw new UsageError(`the folder ${path.dirname(output)} does not exist: create it first, or choose another -o`);
+  if (!existsSync(path.dirname(output))) throw new UsageError(tr("cli.feed.noFolder", { dir: path.dirname(output) }));
   const client = makeClient(server, { timeout: opts.timeout, apiKey: key });
   const bank = opts.restart ? new Map<string, string>() : await readBank(md5Path(output), await readBank(output));
   const saved = opts.restart ? undefined : await readCursor(cursorFile);
   if (saved && saved.server !== client.serverUrl) {
-    throw new UsageError(
-      `${cursorFile} holds the feed position of ${saved.server}, not ${client.serverUrl}: use another output file for this server, or --restart`,
-    );
+    throw new UsageError(tr("cli.feed.otherServer", { file: cursorFile, saved: saved.server, server: client.serverUrl }));
   }
   let cursor = saved?.cursor;
   const stats = { records: 0, added: 0, updated: 0, removed: 0, pages: 0 };
@@ -147,15 +145,15 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
       if (stats.pages % 20 === 0) await save();
     }
   } catch (err) {
-    code = reportError(err, { doing: "pulling the feed" });
-    if (stats.pages > 0) say(`kept what arrived before the error (${plural(stats.records, "record")}); the next run goes on from there`);
+    code = reportError(err, { doing: tr("cli.doing.feed"), server });
+    if (stats.pages > 0) say(tr("cli.feed.keptPart", { count: stats.records }));
   } finally {
     await client.close();
   }
   try {
     await save();
   } catch (err) {
-    say(`could not write ${output} (${(err as NodeJS.ErrnoException).code ?? String(err)}): the list and its cursor are unchanged`);
+    say(tr("cli.feed.cannotWrite", { file: output, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
     return SHARE_EXIT.PARTIAL;
   }
   const md5Count = [...bank.values()].filter((h) => h.length === 32).length;
@@ -163,8 +161,7 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
   if (opts.format === "json") printJson(summary);
   else if (code === 0) {
     process.stdout.write(
-      `${output}: ${plural(bank.size, "active hash", "active hashes")} ` +
-        `(${stats.added} new, ${stats.updated} changed, ${stats.removed} withdrawn and removed) from ${client.serverUrl}\n`,
+      `${tr("cli.feed.done", { file: output, count: bank.size, added: stats.added, updated: stats.updated, removed: stats.removed, server: client.serverUrl })}\n`,
     );
   }
   return code;
@@ -172,7 +169,7 @@ export async function runFeed(opts: FeedOptions): Promise<number> {
 
 function parseLimit(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_FEED_LIMIT) throw new UsageError(`--limit must be 1..${MAX_FEED_LIMIT}, not "${v}"`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_FEED_LIMIT) throw invalidOption("--limit", tr("cli.usage.expect.range", { min: 1, max: MAX_FEED_LIMIT }), v);
   return n;
 }
 

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { DIHEDRAL_NAMES, type PdqMode } from "../../pdq/index.ts";
 import { alphaOption, errorText, type FileRecord, defaultJobs, hashEntries, transparencyWarning } from "../hashing.ts";
 import { tr } from "../lang.ts";
-import { defaultFormat, parseFormat, parsePositiveInt, RecordWriter, Sink, UsageError } from "../output.ts";
+import { defaultFormat, invalidOption, parseFormat, parsePositiveInt, RecordWriter, Sink, UsageError } from "../output.ts";
 import { startProgress } from "../progress.ts";
 import { EXIT } from "../exit.ts";
 import { collectInputs, type WalkEntry } from "../walk.ts";
@@ -155,7 +155,7 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
 
 function parseMinQuality(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`--min-quality must be 0..100, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw invalidOption("--min-quality", tr("cli.usage.expect.range", { min: 0, max: 100 }), v);
   return n;
 }
 

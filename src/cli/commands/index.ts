@@ -17,7 +17,7 @@ export interface IndexBuildOptions {
 
 export async function runIndexBuild(lists: string[], opts: IndexBuildOptions): Promise<number> {
   if (!opts.output) {
-    say("-o, --output <file> is required: where to write the index\n(run with --help for usage)");
+    say(`${tr("cli.usage.required", { name: "-o, --output <file>", what: tr("cli.index.outputWhat") })}\n${tr("cli.help.afterError")}`);
     return 2;
   }
   const t0 = performance.now();
@@ -28,22 +28,22 @@ export async function runIndexBuild(lists: string[], opts: IndexBuildOptions): P
     say(err instanceof Error ? err.message : String(err));
     return 2;
   }
-  for (const p of built.problems) say(`${formatProblem(p)} (skipped)`);
-  if (built.problemCount > built.problems.length) say(`and ${built.problemCount - built.problems.length} more bad lines (skipped)`);
+  for (const p of built.problems) say(`${formatProblem(p)} ${tr("cli.index.skipped")}`);
+  if (built.problemCount > built.problems.length) say(`${tr("cli.inputs.moreBad", { count: built.problemCount - built.problems.length })} ${tr("cli.index.skipped")}`);
   if (built.count === 0) {
-    say("no usable hashes in the given lists: no index written");
+    say(tr("cli.index.empty"));
     return 2;
   }
   try {
     await saveIndexFile(built.index, opts.output, { labels: (id) => built.labels[id] });
   } catch (err) {
-    say(`${opts.output}: cannot write the index (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    say(tr("cli.index.cannotWrite", { file: opts.output, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
     return 2;
   }
   const s = ((performance.now() - t0) / 1000).toFixed(2);
   say(
-    `${opts.output}: ${built.count} hash${built.count === 1 ? "" : "es"} from ${lists.length} list${lists.length === 1 ? "" : "s"} in ${s} s` +
-      (built.problemCount ? `, ${built.problemCount} bad line${built.problemCount === 1 ? "" : "s"} skipped` : ""),
+    tr("cli.index.done", { file: opts.output, count: built.count, lists: tr("cli.index.lists", { count: lists.length }), seconds: s }) +
+      (built.problemCount ? `, ${tr("cli.index.badSkipped", { count: built.problemCount })}` : ""),
   );
   return built.problemCount > 0 ? 2 : 0;
 }

@@ -18,6 +18,7 @@ import {
   INPUT_COLUMNS,
   inputFields,
   parseFormat,
+  invalidOption,
   parsePositiveInt,
   RECORD_FORMATS,
   RecordWriter,
@@ -51,7 +52,7 @@ export const LOOKUP_COLUMNS = [...INPUT_COLUMNS, "type", "against.id", "distance
 
 function parseDistance(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_MAX_DISTANCE) throw new UsageError(`--max-distance must be 0..${MAX_MAX_DISTANCE}, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_MAX_DISTANCE) throw invalidOption("--max-distance", tr("cli.usage.expect.range", { min: 0, max: MAX_MAX_DISTANCE }), v);
   return n;
 }
 
@@ -70,10 +71,10 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
     for (const p of g.problems) say(`${p.source}: ${p.message}`);
     for (const h of g.hashes) if (h.transparent) say(transparencyWarning(h.source, opts.alpha));
     for (const h of g.hashes) {
-      if (h.quality !== undefined && h.quality < 50) say(`warning: ${h.source}: quality ${h.quality} is under 50; matches of this weak hash are unreliable`);
+      if (h.quality !== undefined && h.quality < 50) say(tr("cli.lookup.weak", { source: h.source, quality: h.quality }));
     }
     if (g.hashes.length === 0) {
-      say("nothing to look up: no image or hash was found in the given inputs");
+      say(tr("cli.lookup.nothing"));
       return MATCH_EXIT.ERROR;
     }
     const results: { query: (typeof g.hashes)[number]; matches: LookupMatch[] }[] = [];
@@ -90,7 +91,7 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
         }
       }
     } catch (err) {
-      return reportError(err, { doing: "looking up" });
+      return reportError(err, { doing: tr("cli.doing.lookup"), server });
     }
     const matched = results.filter((r) => r.matches.length > 0).length;
     const sink = new Sink();
@@ -104,7 +105,7 @@ export async function runLookup(inputs: string[], opts: LookupOptions): Promise<
     }
     await writer.end();
     if (fmt === "text" || g.problems.length > 0) {
-      say(`${plural(matched, "input")} of ${results.length} matched a shared hash (distance <= ${opts.maxDistance ?? DEFAULT_MAX_DISTANCE})`);
+      say(tr("cli.lookup.summary", { count: matched, total: results.length, max: opts.maxDistance ?? DEFAULT_MAX_DISTANCE }));
     }
     if (g.problems.length > 0) return MATCH_EXIT.ERROR;
     return matched > 0 ? MATCH_EXIT.MATCH : MATCH_EXIT.NO_MATCH;

@@ -23,7 +23,9 @@ import {
   inputFields,
   type InputFields,
   inputLabel,
+  invalidOption,
   type OutputFormat,
+  requiredOption,
   parseFormat,
   RECORD_FORMATS,
   RecordWriter,
@@ -78,20 +80,20 @@ export class MatchUsageError extends UsageError {}
 export function parseThreshold(v: string | undefined, dflt = 31): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 256) throw new MatchUsageError(`--threshold must be a whole number 0..256, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw invalidOption("--threshold", tr("cli.usage.expect.range", { min: 0, max: 256 }), v);
   return n;
 }
 
 export function parseQuality(v: string | undefined, dflt = 50): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new MatchUsageError(`--min-quality must be 0..100, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw invalidOption("--min-quality", tr("cli.usage.expect.range", { min: 0, max: 100 }), v);
   return n;
 }
 
 export function parseMode(v: string | undefined): PdqMode {
   if (v === undefined || v === "full" || v === "squash512") return (v ?? "full") as PdqMode;
-  throw new MatchUsageError(`--mode must be full or squash512, not "${v}"`);
+  throw invalidOption("--mode", tr("cli.usage.expect.oneOf", { choices: "full, squash512" }), v);
 }
 
 
@@ -160,22 +162,22 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   let jobs = defaultJobs();
   let maxPixels = DEFAULT_MAX_PIXELS;
   try {
-    if (inputs.length === 0) throw new MatchUsageError("nothing to match: give images, folders, hash lists or hashes");
-    if (!opts.against) throw new MatchUsageError("--against <list|bank.idx> is required: the hashes to match against");
+    if (inputs.length === 0) throw new MatchUsageError(tr("cli.match.nothing"));
+    if (!opts.against) throw requiredOption("--against <list|bank.idx>", tr("cli.match.againstWhat"));
     threshold = parseThreshold(opts.threshold);
     minQuality = parseQuality(opts.minQuality);
     mode = parseMode(opts.mode);
     format = parseFormat(opts.format, RECORD_FORMATS);
     if (opts.jobs !== undefined) {
       jobs = Number(opts.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw new MatchUsageError(`--jobs must be a positive whole number, not "${opts.jobs}"`);
+      if (!Number.isInteger(jobs) || jobs < 1) throw invalidOption("--jobs", tr("cli.usage.expect.positiveInt"), opts.jobs);
     }
     if (opts.maxPixels !== undefined) {
       maxPixels = Number(opts.maxPixels);
-      if (!Number.isInteger(maxPixels) || maxPixels < 1) throw new MatchUsageError(`--max-pixels must be a positive whole number, not "${opts.maxPixels}"`);
+      if (!Number.isInteger(maxPixels) || maxPixels < 1) throw invalidOption("--max-pixels", tr("cli.usage.expect.positiveInt"), opts.maxPixels);
     }
   } catch (err) {
-    say(`${(err as Error).message}\n(run with --help for usage)`);
+    say(`${(err as Error).message}\n${tr("cli.help.afterError")}`);
     return MATCH_EXIT.ERROR;
   }
 
@@ -183,7 +185,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   let bank: Bank;
   const bankHead = await tryReadHead(opts.against!);
   if (bankHead && sniffFormat(bankHead)) {
-    say(`${opts.against}: this is an image, not a bank: --against takes a hash list or an index file (\`hashsafe hash\` makes a list from images)`);
+    say(tr("cli.match.bankIsImage", { file: opts.against! }));
     return MATCH_EXIT.ERROR;
   }
   try {
@@ -192,11 +194,11 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
     say(err instanceof Error ? err.message : String(err));
     return MATCH_EXIT.ERROR;
   }
-  for (const p of bank.problems) say(`${formatProblem(p)} (bank: line skipped)`);
-  if (bank.problemCount > bank.problems.length) say(`${opts.against}: and ${bank.problemCount - bank.problems.length} more bad lines (bank)`);
+  for (const p of bank.problems) say(`${formatProblem(p)} ${tr("cli.match.bankLineSkipped")}`);
+  if (bank.problemCount > bank.problems.length) say(`${opts.against}: ${tr("cli.inputs.moreBad", { count: bank.problemCount - bank.problems.length })} ${tr("cli.match.bankWord")}`);
   errors += bank.problemCount;
   if (bank.index.size === 0) {
-    say(`${opts.against}: the bank has no usable hashes`);
+    say(tr("cli.match.bankEmpty", { file: opts.against! }));
     return MATCH_EXIT.ERROR;
   }
 
@@ -214,7 +216,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
     if (q.transparent) say(transparencyWarning(q.source, opts.alpha));
     if (q.quality !== undefined && q.quality < minQuality) {
       weak++;
-      say(`warning: ${q.source}: quality ${q.quality} is under ${minQuality}: skipped (a hash this weak matches unreliably; lower --min-quality to use it)`);
+      say(tr("cli.match.weak", { source: q.source, quality: q.quality ?? 0, min: minQuality }));
       return;
     }
     queries++;
@@ -293,7 +295,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
         continue;
       }
       for (const p of list.problems) say(formatProblem(p));
-      if (list.problemCount > list.problems.length) say(`${e.path}: and ${list.problemCount - list.problems.length} more bad lines`);
+      if (list.problemCount > list.problems.length) say(`${e.path}: ${tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length })}`);
       errors += list.problemCount;
       if ((opts.dihedral || opts.trimBorders) && list.count > 0) listQueriesWithOptions = true;
       for (const x of list.entries) {
@@ -312,16 +314,16 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   }
 
   if (listQueriesWithOptions) {
-    say("note: hashes from lists are matched as given; --dihedral and --trim-borders need the images themselves");
+    say(tr("cli.match.listsAsGiven"));
   }
   if (queries + weak === 0 && errors === 0) {
-    say("no queries: no images or hashes in the given inputs");
+    say(tr("cli.match.noQueries"));
     return MATCH_EXIT.ERROR;
   }
   if (fmt === "text" || errors > 0) {
-    const parts = [`${matchedQueries} of ${queries} quer${queries === 1 ? "y" : "ies"} matched (${matches} match${matches === 1 ? "" : "es"} at distance <= ${threshold})`];
-    if (weak) parts.push(`${weak} skipped for low quality`);
-    if (errors) parts.push(`${errors} error${errors === 1 ? "" : "s"} (see above)`);
+    const parts = [tr("cli.match.summary", { matched: matchedQueries, count: queries, matches: tr("cli.match.matches", { count: matches }), threshold })];
+    if (weak) parts.push(tr("cli.match.summaryWeak", { count: weak }));
+    if (errors) parts.push(tr("cli.match.summaryErrors", { count: errors }));
     say(parts.join(", "));
   }
   if (errors > 0) return MATCH_EXIT.ERROR;

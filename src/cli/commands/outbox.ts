@@ -9,7 +9,7 @@ import { parseServerUrl } from "../../client/client.ts";
 import { isTransient, NetworkError } from "../../client/errors.ts";
 import { Outbox, OutboxSaved } from "../../client/outbox.ts";
 import { type Submission, submissionHashes } from "../../client/submission.ts";
-import { addNetworkOptions, makeClient, type NetworkOptions, plural, printJson, say, SHARE_EXIT } from "../sharing.ts";
+import { addNetworkOptions, clientErrorText, makeClient, type NetworkOptions, printJson, say, SHARE_EXIT } from "../sharing.ts";
 import { deliveredJson, printCaseBanner } from "./submit.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
 import { tr } from "../lang.ts";
@@ -74,17 +74,24 @@ export async function runOutboxList(opts: { format?: string }): Promise<number> 
   if (opts.format === "json") {
     printJson(items.map((i) => itemJson(i, outbox.file(i.id))));
   } else if (items.length === 0) {
-    process.stdout.write(`The outbox is empty: every submission was delivered. (${outbox.dir})\n`);
+    process.stdout.write(`${tr("cli.outbox.listEmpty", { dir: outbox.dir })}\n`);
   } else {
-    process.stdout.write(`${plural(items.length, "submission")} waiting in the outbox (${outbox.dir}):\n`);
+    process.stdout.write(`${tr("cli.outbox.listTitle", { count: items.length, dir: outbox.dir })}\n`);
     for (const i of items) {
-      const state = i.caseId ? `case ${i.caseId} created, ${i.requests.length - i.delivered} of ${i.requests.length} requests to go` : "not delivered yet";
-      process.stdout.write(
-        `  ${i.id}  ${plural(submissionHashes(i).length, "hash", "hashes")} for ${i.server}, saved ${i.createdAt}; ${state}; ` +
-          `${plural(i.attempts, "attempt")}${i.lastError ? `; last error: ${i.lastError}` : ""}\n`,
-      );
+      const state = i.caseId
+        ? tr("cli.outbox.itemPartial", { caseId: i.caseId, left: i.requests.length - i.delivered, count: i.requests.length })
+        : tr("cli.outbox.itemNotYet");
+      const line = tr("cli.outbox.item", {
+        id: i.id,
+        hashes: tr("cli.outbox.itemHashes", { count: submissionHashes(i).length }),
+        server: i.server,
+        date: i.createdAt,
+        state,
+        attempts: tr("cli.outbox.itemAttempts", { count: i.attempts }),
+      });
+      process.stdout.write(`  ${line}${i.lastError ? `; ${tr("cli.outbox.itemLastError", { error: i.lastError })}` : ""}\n`);
     }
-    process.stdout.write("Send them with: hashsafe outbox send\n");
+    process.stdout.write(`${tr("cli.outbox.sendHint")}\n`);
   }
   return problems.length > 0 ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;
 }
@@ -100,7 +107,7 @@ export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
   let refused = false;
   for (const sub of chosen) {
     if (down.has(sub.server)) {
-      waiting.push({ sub, error: "the server was not reachable" });
+      waiting.push({ sub, error: tr("cli.outbox.serverDown") });
       continue;
     }
     const client = makeClient(sub.server, { timeout: opts.timeout });
@@ -109,9 +116,10 @@ export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
     } catch (err) {
       const cause = err instanceof OutboxSaved ? err.cause : err;
       const msg = cause instanceof Error ? cause.message : String(cause);
+      const text = clientErrorText(cause, { server: sub.server });
       if (cause instanceof NetworkError) down.add(sub.server);
       if (!isTransient(cause)) refused = true;
-      say(`submission ${sub.id} (${sub.createdAt}) is still in the outbox: ${msg}`);
+      say(tr("cli.outbox.stillWaiting", { id: sub.id, date: sub.createdAt, error: text }));
       waiting.push({ sub, error: msg });
     } finally {
       await client.close();
@@ -124,12 +132,12 @@ export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
     });
   } else {
     for (const d of delivered) printCaseBanner(d, { serverFromEnv: false });
-    if (chosen.length === 0) process.stdout.write("The outbox is empty: nothing to send.\n");
-    else if (waiting.length === 0) say(`delivered ${plural(delivered.length, "submission")}; the outbox is empty`);
-    else say(`delivered ${delivered.length} of ${chosen.length}; ${waiting.length} still waiting (try again later: hashsafe outbox send)`);
+    if (chosen.length === 0) process.stdout.write(`${tr("cli.outbox.nothingToSend")}\n`);
+    else if (waiting.length === 0) say(tr("cli.outbox.deliveredAll", { count: delivered.length }));
+    else say(tr("cli.outbox.deliveredSome", { delivered: delivered.length, count: chosen.length, waiting: waiting.length }));
   }
   if (waiting.length > 0) {
-    if (refused) say("a submission the server refused stays in the outbox; `hashsafe outbox list` shows why");
+    if (refused) say(tr("cli.outbox.refusedStays"));
     return SHARE_EXIT.QUEUED;
   }
   return problems.length > 0 ? SHARE_EXIT.PARTIAL : SHARE_EXIT.OK;

@@ -17,13 +17,14 @@ import { VERSION } from "../../version.ts";
 import { alphaOption, defaultJobs, transparencyWarning } from "../hashing.ts";
 import type { AlphaMode } from "../../image/node.ts";
 import { gatherHashes, type GatherResult } from "../hash-inputs.ts";
-import { parsePositiveInt, UsageError } from "../output.ts";
+import { invalidOption, parsePositiveInt, UsageError } from "../output.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
 import { tr } from "../lang.ts";
 import { skippedSummary } from "../pictures.ts";
 import { localNames } from "../thumb.ts";
 import {
   addNetworkOptions,
+  clientErrorText,
   makeClient,
   type NetworkOptions,
   plural,
@@ -49,7 +50,7 @@ export interface SubmitOptions extends NetworkOptions {
 
 function parseMinQuality(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`--min-quality must be 0..100, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw invalidOption("--min-quality", tr("cli.usage.expect.range", { min: 0, max: 100 }), v);
   return n;
 }
 
@@ -189,7 +190,7 @@ async function deliverAll(outbox: Outbox, client: HashShareClient, items: readon
       done.push(await outbox.deliver(client, item, { inOutbox: true }));
     } catch (err) {
       const cause = err instanceof OutboxSaved ? err.cause : err;
-      say(tr("cli.submit.earlierStillWaiting", { date: item.createdAt, error: cause instanceof Error ? cause.message : String(cause) }));
+      say(tr("cli.submit.earlierStillWaiting", { date: item.createdAt, error: clientErrorText(cause, { server: client.serverUrl }) }));
       if (cause instanceof NetworkError) break;
     }
   }
@@ -247,8 +248,7 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
       await outbox.deliver(client, sub);
     } catch (err) {
       if (err instanceof OutboxSaved) {
-        const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
-        say(tr("cli.submit.notNow", { error: cause }));
+        say(tr("cli.submit.notNow", { error: clientErrorText(err.cause, { server: client.serverUrl }) }));
         say(tr("cli.submit.queued", { file: err.file }));
         if (json) printJson({ ...queuedJson(sub, err.file), ...(earlier.length ? { outbox: earlier.map(deliveredJson) } : {}) });
         else {
@@ -258,17 +258,17 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
         return SHARE_EXIT.QUEUED;
       }
       if (err instanceof OutboxUnavailable) {
-        say(`could not deliver the hashes now: ${err.message}.`);
+        say(tr("cli.submit.undeliverable", { error: err.message }));
         if (sub.caseId) {
-          say("the case was created, but not every hash reached it: keep the id and secret below, and run the same submit again later");
+          say(tr("cli.submit.partCreated"));
           if (json) printJson({ ...deliveredJson(sub), error: err.message });
           else printCaseBanner(sub, { serverFromEnv });
         } else {
-          say("nothing was kept on this machine: run the same command again later.");
+          say(tr("cli.submit.nothingKept"));
         }
         return SHARE_EXIT.UNREACHABLE;
       }
-      return reportError(err, { doing: "submitting" });
+      return reportError(err, { doing: tr("cli.doing.submitting"), server: client.serverUrl });
     }
 
     const rejected = sub.results.some((r) => r.status === "rejected");

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { decodeImage } from "../../image/node.ts";
 import { formatProblem, readHashList } from "../../match/lists.ts";
 import { hashPixels, type PdqMode } from "../../pdq/index.ts";
-import { csvRow, parseFormat, UsageError } from "../output.ts";
+import { csvRow, invalidOption, parseFormat, requiredOption, UsageError } from "../output.ts";
 import { collectInputs } from "../walk.ts";
 import { tr } from "../lang.ts";
 
@@ -107,13 +107,13 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
     format = parseFormat(opts.format, ["text", "json", "ndjson", "csv"]) ?? "text";
     maxDistance = Number(opts.maxDistance);
     if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > 256) {
-      throw new UsageError(`--max-distance must be a whole number of bits 0..256, not "${opts.maxDistance}"`);
+      throw invalidOption("--max-distance", tr("cli.usage.expect.range", { min: 0, max: 256 }), String(opts.maxDistance));
     }
-    if (!opts.hashes) throw new UsageError("--hashes <list> is required: the hashes to check, keyed by file name or path");
-    if (opts.conformance && args.length) throw new UsageError("--conformance checks the bundled set: give no images with it");
-    if (!opts.conformance && !args.length) throw new UsageError("nothing to verify: give images or folders, or --conformance");
+    if (!opts.hashes) throw requiredOption("--hashes <list>", tr("cli.verify.hashesWhat"));
+    if (opts.conformance && args.length) throw new UsageError(tr("cli.verify.conformanceNoImages"));
+    if (!opts.conformance && !args.length) throw new UsageError(tr("cli.verify.nothing"));
   } catch (err) {
-    say(`${(err as Error).message}\n(run with --help for usage)`);
+    say(`${(err as Error).message}\n${tr("cli.help.afterError")}`);
     return EXIT_ERROR;
   }
   let errors = false;
@@ -121,11 +121,11 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
   try {
     const list = await readHashList(opts.hashes, { anyBits: true });
     for (const p of list.problems) say(formatProblem(p));
-    if (list.problemCount > list.problems.length) say(`${opts.hashes}: ${list.problemCount - list.problems.length} more bad lines`);
+    if (list.problemCount > list.problems.length) say(`${opts.hashes}: ${tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length })}`);
     if (list.problemCount) errors = true;
     const unnamed = list.entries.filter((e) => !e.metadata);
     if (unnamed.length) {
-      say(`${opts.hashes}:${unnamed[0].line}: a hash with no file name: verify needs each hash with the file it came from (hash,file)`);
+      say(tr("cli.verify.unnamed", { file: opts.hashes, line: unnamed[0].line }));
       errors = true;
     }
     theirs = list.entries.filter((e) => e.metadata).map((e) => ({ key: theirKey(e.metadata!), hash: e.hash, line: e.line }));
