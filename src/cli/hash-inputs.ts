@@ -14,6 +14,7 @@ import { isVideo, looksLikeText, sniffFormat } from "../image/sniff.ts";
 import { picturesOnly, type Skipped } from "./pictures.ts";
 import { HashListError, type ListResult, readHashList } from "../match/lists.ts";
 import { errorText, hashEntries } from "./hashing.ts";
+import { tr } from "./lang.ts";
 import type { WalkEntry } from "./walk.ts";
 import { collectInputs } from "./walk.ts";
 
@@ -106,7 +107,7 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (e.error) {
-      result.problems.push({ source: e.path, message: e.error.message });
+      result.problems.push({ source: e.path, message: errorText(e.error) });
       continue;
     }
     const head = await tryReadHead(e.path);
@@ -133,7 +134,7 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       }
       for (const p of list.problems) result.problems.push({ source: p.line > 0 ? `${e.path}:${p.line}` : e.path, message: p.message });
       if (list.problemCount > list.problems.length) {
-        result.problems.push({ source: e.path, message: `and ${list.problemCount - list.problems.length} more bad lines` });
+        result.problems.push({ source: e.path, message: tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length }) });
       }
       if (list.count === 0) continue;
       result.lists++;

@@ -8,7 +8,7 @@ import { Option } from "commander";
 import { type HashOptions, hashFiles, type ImageHashResult } from "../image/hash.ts";
 import { type AlphaMode, ALPHA_MODES, setDecoderThreads } from "../image/node.ts";
 import { HashError } from "../pdq/errors.ts";
-import { tr } from "./lang.ts";
+import { retell, tr } from "./lang.ts";
 import type { WalkEntry } from "./walk.ts";
 
 export type FileRecord =
@@ -16,13 +16,14 @@ export type FileRecord =
   | { path: string; result?: undefined; error: HashError };
 
 /**
- * The message of a file's error for a person, in their language where the
- * catalogue has it (a flat picture); machine output keeps `code` and the
- * library's English message.
+ * The message of a file's error for a person, in their language; machine
+ * output (records' `error.message`) keeps `code` and the library's English
+ * message. A message the catalogue does not know is shown as the library
+ * gives it.
  */
 export function errorText(err: HashError): string {
   if (err.code === "FLAT") return tr("cli.hash.flat");
-  return err.message;
+  return retell("cli.hashError.", err.message);
 }
 
 /**

@@ -3,7 +3,7 @@
  * LANG; English by default. Chosen once, before the program is built (so
  * `--help` is in that language too), by {@link chooseCliLang}.
  */
-import { type Lang, type MessageKey, type Params, pickLang, t } from "../i18n/index.ts";
+import { catalogue, type Lang, type MessageKey, type Params, pickLang, t } from "../i18n/index.ts";
 
 let current: Lang = "en";
 
@@ -31,4 +31,42 @@ export function cliLang(): Lang {
 /** A message of the catalogue in the CLI's language. */
 export function tr(key: MessageKey, params?: Params): string {
   return t(current, key, params);
+}
+
+const templates = new Map<string, { key: MessageKey; re: RegExp; names: string[] }[]>();
+
+/**
+ * English messages of the library and the client (records and programs keep
+ * them) said again in the person's language: the catalogue's keys under
+ * `prefix` hold each such message word for word in English, with its variable
+ * parts as `{placeholders}`; the message is recognised by that template and
+ * filled into the same key's text in the CLI's language. A message no
+ * template fits is answered as it is.
+ */
+export function retell(prefix: string, message: string): string {
+  if (current === "en") return message;
+  let list = templates.get(prefix);
+  if (!list) {
+    list = Object.entries(catalogue.en)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, text]) => {
+        const names: string[] = [];
+        const source = String(text)
+          .split(/(\{\w+\})/)
+          .map((part) => {
+            const m = /^\{(\w+)\}$/.exec(part);
+            if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+            names.push(m[1]);
+            return "(.*?)";
+          })
+          .join("");
+        return { key: key as MessageKey, re: new RegExp(`^${source}$`, "s"), names };
+      });
+    templates.set(prefix, list);
+  }
+  for (const tpl of list) {
+    const m = tpl.re.exec(message);
+    if (m) return tr(tpl.key, Object.fromEntries(tpl.names.map((n, i) => [n, m[i + 1]])));
+  }
+  return message;
 }

@@ -13,7 +13,7 @@ import { askSecret, canAsk } from "./secret-prompt.ts";
 import { EXIT } from "./exit.ts";
 import { invalidOption, UsageError } from "./output.ts";
 import { normalizeCaseId, normalizeSecret } from "./ids.ts";
-import { cliLang, tr } from "./lang.ts";
+import { cliLang, retell, tr } from "./lang.ts";
 
 /**
  * Exit statuses of the sharing commands, beyond 0 (ok), 1 (declined), 2
@@ -99,13 +99,14 @@ export function makeClient(server: string, opts: { timeout: number; apiKey?: str
       onRetry: opts.quiet ? undefined : (e: RetryEvent) => say(tr("cli.retry.note", { reason: retryReason(e.reason), delay: formatDelay(e.delayMs) })),
     });
   } catch (err) {
-    if (err instanceof InsecureServerError) throw new UsageError(err.message);
+    if (err instanceof InsecureServerError) throw new UsageError(retell("cli.serverUrl.", err.message));
     throw err;
   }
 }
 
 function formatDelay(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : formatSeconds(ms / 1000);
+  // "0.8 s" in English, "0,8 s" in Spanish
+  return ms < 10_000 ? `${(ms / 1000).toLocaleString(cliLang(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s` : formatSeconds(ms / 1000);
 }
 
 function retryReason(reason: string): string {

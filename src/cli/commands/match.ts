@@ -275,7 +275,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
       if (e.error) {
         await flushImages();
         errors++;
-        say(`${e.path}: ${e.error.message}`);
+        say(`${e.path}: ${problemText(e.error)}`);
         continue;
       }
       const head = await tryReadHead(e.path);

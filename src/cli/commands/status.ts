@@ -60,7 +60,7 @@ export async function runStatus(caseIdInput: string, opts: StatusOptions): Promi
     else process.stdout.write(formatCaseStatus(client.serverUrl, c, receipt));
     return 0;
   } catch (err) {
-    return reportError(err, { doing: tr("cli.status.doing", { caseId }), caseCall: true });
+    return reportError(err, { doing: tr("cli.status.doing", { caseId }), caseCall: true, server });
   } finally {
     await client.close();
   }

@@ -141,7 +141,7 @@ export async function runWithdraw(caseIdInput: string | undefined, opts: Withdra
     }
     return 0;
   } catch (err) {
-    return reportError(err, { doing: tr("cli.withdraw.doing", { caseId }), caseCall: true, hashCall: hashIds.length > 0 });
+    return reportError(err, { doing: tr("cli.withdraw.doing", { caseId }), caseCall: true, hashCall: hashIds.length > 0, server });
   } finally {
     await client.close();
   }
