@@ -47,6 +47,11 @@ export class Hasher {
     }
   }
 
+  /** How many workers the pool has: a caller that queues its own pictures keeps this many in flight. */
+  get size(): number {
+    return this.slots.length;
+  }
+
   /** Hash one picture (a File, Blob or bytes). Rejects with {@link BrowserHashError}. */
   async hash(input: Blob | ArrayBuffer | Uint8Array, options: BrowserHashOptions = {}): Promise<BrowserHashResult> {
     let bytes: ArrayBuffer;

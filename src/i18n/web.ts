@@ -59,6 +59,7 @@ export const web = {
     "web.item.done": "Fingerprint ready",
     "web.item.duplicate": "The same picture is already in the list; it will be sent once.",
     "web.item.weak": "This picture is very plain or blurry, so its fingerprint may not recognise copies well. It will still be sent; if you have a clearer copy, add that one too.",
+    "web.item.transparent": "This picture has transparent parts. Copies someone shared with the transparency filled in (on a white or black background, for example) may not be recognised. It will still be sent; if you have a copy without transparency, add that one too.",
 
     "web.error.EMPTY_FILE": "This file is empty. There is nothing to protect in it.",
     "web.error.NOT_AN_IMAGE": "This file is not a picture, so it cannot be protected here.",
@@ -72,6 +73,7 @@ export const web = {
     "web.error.TOO_LARGE": "This picture is too large to read safely ({width} x {height} pixels).",
     "web.error.TOO_LARGE_UNKNOWN": "This picture is too large to read safely.",
     "web.error.TOO_SMALL": "This picture is too small ({width} x {height} pixels) to make a fingerprint from.",
+    "web.error.FLAT": "This picture is a single colour (or almost), so there is nothing in it a fingerprint could recognise. It will not be sent; your other pictures are fine.",
     "web.error.OTHER": "This picture could not be read.",
 
     "web.sent.heading": "What will be sent",
@@ -205,6 +207,7 @@ export const web = {
     "web.item.done": "Huella lista",
     "web.item.duplicate": "Esta misma foto ya está en la lista; se enviará una sola vez.",
     "web.item.weak": "Esta foto es muy lisa o borrosa, y su huella podría no reconocer bien las copias. Igual se enviará; si tienes una copia más nítida, agrégala también.",
+    "web.item.transparent": "Esta foto tiene partes transparentes. Las copias que alguien haya compartido con la transparencia rellena (sobre un fondo blanco o negro, por ejemplo) podrían no reconocerse. Igual se enviará; si tienes una copia sin transparencia, agrégala también.",
 
     "web.error.EMPTY_FILE": "Este archivo está vacío. No hay nada que proteger en él.",
     "web.error.NOT_AN_IMAGE": "Este archivo no es una foto, así que no se puede proteger aquí.",
@@ -218,6 +221,7 @@ export const web = {
     "web.error.TOO_LARGE": "Esta foto es demasiado grande para leerla de forma segura ({width} x {height} píxeles).",
     "web.error.TOO_LARGE_UNKNOWN": "Esta foto es demasiado grande para leerla de forma segura.",
     "web.error.TOO_SMALL": "Esta foto es demasiado pequeña ({width} x {height} píxeles) para sacarle una huella.",
+    "web.error.FLAT": "Esta foto es de un solo color (o casi), así que no tiene nada que una huella pueda reconocer. No se enviará; tus otras fotos están bien.",
     "web.error.OTHER": "Esta foto no se pudo leer.",
 
     "web.sent.heading": "Lo que se va a enviar",

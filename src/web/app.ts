@@ -75,6 +75,12 @@ interface Item {
   result?: BrowserHashResult;
   error?: { key: Key; params?: Params };
   duplicate?: boolean;
+  /** Taken out of the list (a result that comes back later is dropped). */
+  removed?: boolean;
+  /** The item's list entry: made once, then updated in place (its thumbnail is kept). */
+  node?: HTMLLIElement;
+  /** What `node` shows now (state, duplicate, number, language): it is only touched when this changes. */
+  shown?: string;
 }
 
 let config: PageConfig = DEFAULT_CONFIG;
@@ -115,6 +121,8 @@ function quickExit(): void {
   // Replace this page (no new history entry) and drop what is in memory.
   for (const it of items) URL.revokeObjectURL(it.thumb);
   items = [];
+  hashQueue.length = 0;
+  thumbQueue.length = 0;
   document.body.replaceChildren();
   location.replace(config.quickExitUrl);
 }
@@ -274,13 +282,13 @@ function chooseScreen(): Child[] {
     drop,
     el("h2", { id: "list-title" }, t("web.choose.list")),
     el("p", { id: "progress", class: "progress-text" }, progressText()),
-    items.length === 0 ? el("p", { class: "hint" }, t("web.choose.none")) : el("ul", { class: "items", id: "items", "aria-labelledby": "list-title" }, ...items.map(itemView)),
+    items.length === 0 ? el("p", { class: "hint" }, t("web.choose.none")) : el("ul", { class: "items", id: "items", "aria-labelledby": "list-title" }, ...items.map((it, i) => itemView(it, i + 1))),
     el(
       "details",
       { class: "sent", id: "what-is-sent" },
       el("summary", {}, t("web.sent.summary")),
       el("p", {}, t("web.sent.explain")),
-      el("pre", { id: "sent-json", tabindex: 0, "aria-label": t("web.sent.heading") }, body ? JSON.stringify(body, null, 2) : "{}"),
+      el("pre", { id: "sent-json", tabindex: 0, "aria-label": t("web.sent.heading") }, sentText(body)),
     ),
     el(
       "div",
@@ -313,37 +321,106 @@ function progressText(): string {
   return items.length ? t("web.choose.progress", { done: items.filter((i) => i.state === "done").length, count: items.length }) + (done < items.length ? "…" : "") : "";
 }
 
-function itemView(it: Item): HTMLLIElement {
-  const number = items.indexOf(it) + 1;
-  let state: Child;
-  if (it.state === "error") state = el("p", { class: "error" }, t(it.error!.key, it.error!.params));
-  else if (it.state === "done") {
-    state = el(
+function sentText(body: CreateCaseRequest | null): string {
+  return body ? JSON.stringify(body, null, 2) : "{}";
+}
+
+function itemState(it: Item): Child {
+  if (it.state === "error") return el("p", { class: "error" }, t(it.error!.key, it.error!.params));
+  if (it.state === "done") {
+    return el(
       "div",
       {},
       el("p", { class: "ok" }, t("web.item.done")),
       it.duplicate ? el("p", { class: "hint" }, t("web.item.duplicate")) : null,
       it.result!.quality < 50 ? el("p", { class: "warn" }, t("web.item.weak")) : null,
-    );
-  } else {
-    state = el(
-      "div",
-      {},
-      el("progress", { "aria-label": t(it.state === "working" ? "web.item.working" : "web.item.waiting"), ...(it.state === "waiting" ? { max: 1, value: 0 } : {}) }),
-      el("p", { class: "hint" }, t(it.state === "working" ? "web.item.working" : "web.item.waiting")),
+      it.result!.transparent ? el("p", { class: "warn" }, t("web.item.transparent")) : null,
     );
   }
+  const words = t(it.state === "working" ? "web.item.working" : "web.item.waiting");
   return el(
-    "li",
-    { class: `item ${it.state}`, id: `item-${it.id}`, "data-state": it.state, "data-code": it.error?.key ?? "" },
-    el("img", { src: it.thumb, alt: t("web.choose.thumb", { number }), class: "thumb", decoding: "async", width: 96, height: 96 }),
-    el("div", { class: "item-body" }, state),
-    button("×", () => removeItem(it), "remove", { "aria-label": t("web.choose.remove", { number }), title: t("web.choose.remove", { number }) }),
+    "div",
+    {},
+    el("progress", { "aria-label": words, ...(it.state === "waiting" ? { max: 1, value: 0 } : {}) }),
+    el("p", { class: "hint" }, words),
   );
+}
+
+/**
+ * The list entry of an item (`number` counts from 1): made once, then
+ * updated in place when what it shows changes, so its thumbnail, and the
+ * focus on its button, stay.
+ */
+function itemView(it: Item, number: number): HTMLLIElement {
+  let li = it.node;
+  if (!li) {
+    const img = el("img", { class: "thumb", decoding: "async", width: 96, height: 96 });
+    li = el("li", {}, img, el("div", { class: "item-body" }), button("×", () => removeItem(it), "remove"));
+    it.node = li;
+    watchThumb(it, img);
+  }
+  const shown = `${it.state}|${it.duplicate ? 1 : 0}|${number}|${lang}`;
+  if (it.shown === shown) return li;
+  it.shown = shown;
+  li.className = `item ${it.state}`;
+  li.id = `item-${it.id}`;
+  li.setAttribute("data-state", it.state);
+  li.setAttribute("data-code", it.error?.key ?? "");
+  (li.querySelector("img") as HTMLImageElement).alt = t("web.choose.thumb", { number });
+  (li.querySelector(".item-body") as HTMLElement).replaceChildren(itemState(it) as Node);
+  const remove = li.querySelector("button.remove") as HTMLButtonElement;
+  remove.setAttribute("aria-label", t("web.choose.remove", { number }));
+  remove.title = t("web.choose.remove", { number });
+  return li;
+}
+
+// Thumbnails: each is loaded only when its entry comes near the screen, and
+// a few at a time, so choosing many pictures does not decode them all at once.
+const THUMBS_AT_ONCE = 3;
+const thumbQueue: Item[] = [];
+const thumbOf = new WeakMap<Element, Item>();
+let thumbsLoading = 0;
+let thumbWatch: IntersectionObserver | null = null;
+
+function watchThumb(it: Item, img: HTMLImageElement): void {
+  if (typeof IntersectionObserver === "undefined") {
+    thumbQueue.push(it);
+    return pumpThumbs();
+  }
+  thumbWatch ??= new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      thumbWatch!.unobserve(e.target);
+      const item = thumbOf.get(e.target);
+      if (item) thumbQueue.push(item);
+    }
+    pumpThumbs();
+  }, { rootMargin: "600px 0px" });
+  thumbOf.set(img, it);
+  thumbWatch.observe(img);
+}
+
+function pumpThumbs(): void {
+  while (thumbsLoading < THUMBS_AT_ONCE && thumbQueue.length > 0) {
+    const it = thumbQueue.shift()!;
+    const img = it.node?.querySelector("img");
+    if (it.removed || !img || img.getAttribute("src")) continue;
+    thumbsLoading++;
+    const settled = () => {
+      thumbsLoading--;
+      pumpThumbs();
+    };
+    img.addEventListener("load", settled, { once: true });
+    img.addEventListener("error", settled, { once: true });
+    img.src = it.thumb;
+  }
 }
 
 function removeItem(it: Item): void {
   items = items.filter((x) => x !== it);
+  it.removed = true;
+  const img = it.node?.querySelector("img");
+  if (img) thumbWatch?.unobserve(img);
   if (it.result && !items.some((x) => x.result?.hash === it.result!.hash)) sessionThumbs.delete(it.result.hash);
   URL.revokeObjectURL(it.thumb);
   markDuplicates();
@@ -360,23 +437,37 @@ function markDuplicates(): void {
   }
 }
 
+// The list is redrawn at most once an animation frame, however many
+// pictures changed state in it (a hidden tab gets no frames: a timer then).
+let refreshQueued = false;
+
+function scheduleRefresh(): void {
+  if (refreshQueued) return;
+  refreshQueued = true;
+  requestAnimationFrame(flushRefresh);
+  setTimeout(flushRefresh, 250);
+}
+
+function flushRefresh(): void {
+  if (!refreshQueued) return;
+  refreshQueued = false;
+  refreshItems();
+}
+
+/** Bring the choose screen's list, progress and "what is sent" up to date, touching only what changed. */
 function refreshItems(): void {
   if (screen !== "choose") return;
   const list = document.getElementById("items");
   if (!list) return render(false);
-  for (const it of items) {
-    const old = document.getElementById(`item-${it.id}`);
-    if (old && old.getAttribute("data-state") !== it.state + (it.duplicate ? "d" : "")) {
-      const v = itemView(it);
-      v.setAttribute("data-state", it.state);
-      const focused = old.contains(document.activeElement);
-      old.replaceWith(v);
-      if (focused) (v.querySelector("button") as HTMLElement).focus();
-    }
-  }
-  $("progress").textContent = progressText();
-  const body = submissionBody();
-  $("sent-json").textContent = body ? JSON.stringify(body, null, 2) : "{}";
+  items.forEach((it, i) => {
+    const li = itemView(it, i + 1);
+    if (li.parentNode !== list) list.append(li);
+  });
+  const progress = progressText();
+  if ($("progress").textContent !== progress) $("progress").textContent = progress;
+  const sent = sentText(submissionBody());
+  if ($("sent-json").textContent !== sent) $("sent-json").textContent = sent;
+  if ($("choose-error").textContent !== confirmError) $("choose-error").textContent = confirmError;
 }
 
 const VIDEO_BRANDS = ["isom", "iso2", "mp41", "mp42", "avc1", "qt  ", "M4V ", "3gp4", "3gp5", "3g2a", "dash", "MSNV"];
@@ -407,39 +498,67 @@ function errorOf(err: unknown, head: Uint8Array, file: File): { key: Key; params
     case "CORRUPT": return { key: "web.error.CORRUPT" };
     case "TOO_LARGE": return params ? { key: "web.error.TOO_LARGE", params } : { key: "web.error.TOO_LARGE_UNKNOWN" };
     case "TOO_SMALL": return params ? { key: "web.error.TOO_SMALL", params } : { key: "web.error.OTHER" };
+    case "FLAT": return { key: "web.error.FLAT" };
     default: return { key: "web.error.OTHER" };
   }
 }
 
-function addFiles(files: File[]): void {
-  if (files.length === 0) return;
-  for (const file of files) {
-    items.push({ id: nextItem++, file, thumb: URL.createObjectURL(file), state: "waiting" });
-  }
-  confirmError = "";
-  render(false);
-  announce(progressText());
-  for (const it of items.filter((i) => i.state === "waiting")) void hashItem(it);
+/** Pictures waiting for a worker, in the order chosen; {@link pumpHashes} hands them out. */
+const hashQueue: Item[] = [];
+let hashing = 0;
+
+function getHasher(): Hasher {
+  hasher ??= new Hasher({ workerUrl: new URL("worker.js", location.href) });
+  return hasher;
 }
 
-async function hashItem(it: Item): Promise<void> {
-  if (!hasher) hasher = new Hasher({ workerUrl: new URL("worker.js", location.href) });
+function addFiles(files: File[]): void {
+  if (files.length === 0) return;
+  const fresh: Item[] = [];
+  for (const file of files) fresh.push({ id: nextItem++, file, thumb: URL.createObjectURL(file), state: "waiting" });
+  items.push(...fresh);
+  hashQueue.push(...fresh);
+  confirmError = "";
+  // The list is there already: only the new entries are made. Otherwise the screen is drawn once.
+  if (screen === "choose" && document.getElementById("items")) refreshItems();
+  else render(false);
+  announce(progressText());
+  pumpHashes();
+}
+
+/** Start the next waiting pictures while a worker is free (one picture per worker at a time). */
+function pumpHashes(): void {
+  if (hashQueue.length === 0) return;
+  const h = getHasher();
+  while (hashing < h.size && hashQueue.length > 0) {
+    const it = hashQueue.shift()!;
+    if (it.removed || it.state !== "waiting") continue;
+    hashing++;
+    void hashItem(h, it).finally(() => {
+      hashing--;
+      pumpHashes();
+    });
+  }
+}
+
+async function hashItem(h: Hasher, it: Item): Promise<void> {
   it.state = "working";
-  refreshItems();
-  const head = new Uint8Array(await it.file.slice(0, 64).arrayBuffer());
+  scheduleRefresh();
   try {
     // Pictures over the limit are refused from their header in the worker, before decoding.
-    it.result = await hasher.hash(it.file, { mode: "full" });
+    it.result = await h.hash(it.file, { mode: "full" });
     it.state = "done";
-    if (!sessionThumbs.has(it.result.hash)) sessionThumbs.set(it.result.hash, it.thumb);
+    if (!it.removed && !sessionThumbs.has(it.result.hash)) sessionThumbs.set(it.result.hash, it.thumb);
   } catch (err) {
+    // The first bytes say what a file that is not a picture is (read only for the ones that failed).
+    const head = await it.file.slice(0, 64).arrayBuffer().then((b) => new Uint8Array(b), () => new Uint8Array(0));
     it.state = "error";
     it.error = errorOf(err, head, it.file);
   }
-  if (!items.includes(it)) return;
+  if (it.removed) return;
   markDuplicates();
-  refreshItems();
-  if (items.every((i) => i.state === "done" || i.state === "error")) announce(progressText());
+  scheduleRefresh();
+  if (hashQueue.length === 0 && items.every((i) => i.state === "done" || i.state === "error")) announce(progressText());
 }
 
 function confirmScreen(): Child[] {

@@ -1,8 +1,11 @@
 /**
  * Bad input in the intake page: a corrupt JPEG, a PDF renamed .jpg, a PNG
- * whose header says 60000 x 60000, a video, a 3 x 3 picture. Each gets its
- * own message, in the page's language (the catalogue's words), and the good
- * pictures chosen with them are still hashed.
+ * whose header says 60000 x 60000, a video, a 3 x 3 picture, a flat black
+ * picture (nothing to recognise: FLAT, as the CLI). Each gets its own
+ * message, in the page's language (the catalogue's words), and the good
+ * pictures chosen with them are still hashed; a picture with transparent
+ * parts is hashed and sent, with a warning (copies flattened onto a
+ * background may not match).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -27,7 +30,7 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-async function badFiles(): Promise<{ name: string; mimeType: string; buffer: Buffer; key: string | null }[]> {
+async function badFiles(): Promise<{ name: string; mimeType: string; buffer: Buffer; key: string | null; transparent?: boolean }[]> {
   const jpeg = readFileSync(path.join(FIXTURES, "images", "harbour.jpg"));
   // Corrupt: a JPEG start (SOI and the first marker) kept, the segments after it overwritten
   // (the file still ends with EOI). Overwriting from byte 2 would make it no JPEG at all.
@@ -42,6 +45,10 @@ async function badFiles(): Promise<{ name: string; mimeType: string; buffer: Buf
   // An MP4's first bytes: ftyp isom.
   const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from("ftypisom\0\0\x02\0isomiso2avc1mp41", "latin1"), Buffer.alloc(64)]);
   const tiny = await sharp({ create: { width: 3, height: 3, channels: 3, background: "#808080" } }).png().toBuffer();
+  // One colour all over: PDQ quality 0, an all-zero hash.
+  const black = await sharp({ create: { width: 300, height: 200, channels: 3, background: "#000000" } }).png().toBuffer();
+  // A real photo with every pixel half transparent: hashed (its alpha dropped, as the CLI), with a warning.
+  const seeThrough = await sharp(jpeg).resize(320).ensureAlpha(0.5).png().toBuffer();
   return [
     { name: "good-1.jpg", mimeType: "image/jpeg", buffer: jpeg, key: null },
     { name: "corrupt.jpg", mimeType: "image/jpeg", buffer: corrupt, key: "web.error.CORRUPT" },
@@ -50,6 +57,8 @@ async function badFiles(): Promise<{ name: string; mimeType: string; buffer: Buf
     { name: "clip.mp4", mimeType: "video/mp4", buffer: mp4, key: "web.error.VIDEO" },
     { name: "tiny.png", mimeType: "image/png", buffer: tiny, key: "web.error.TOO_SMALL" },
     { name: "good-2.png", mimeType: "image/png", buffer: readFileSync(path.join(FIXTURES, "images", "tower.png")), key: null },
+    { name: "black.png", mimeType: "image/png", buffer: black, key: "web.error.FLAT" },
+    { name: "see-through.png", mimeType: "image/png", buffer: seeThrough, key: null, transparent: true },
   ];
 }
 
@@ -64,7 +73,7 @@ for (const lang of ["es", "en"] as const) {
         await page.click("#start");
         await onScreen(page, "choose");
         await page.setInputFiles("#file-input", files.map(({ name, mimeType, buffer }) => ({ name, mimeType, buffer })));
-        await page.waitForFunction(() => document.querySelectorAll("#items li").length === 7 && !document.querySelector("#items progress"), null, { timeout: 30_000 });
+        await page.waitForFunction(() => document.querySelectorAll("#items li").length === 9 && !document.querySelector("#items progress"), null, { timeout: 30_000 });
         const rows = await page.$$eval("#items li", (lis) => lis.map((li) => ({ state: li.getAttribute("data-state"), code: li.getAttribute("data-code"), text: li.querySelector(".item-body")!.textContent ?? "" })));
         const words = web[lang] as unknown as Record<string, string>;
         const other = web[lang === "es" ? "en" : "es"] as unknown as Record<string, string>;
@@ -72,6 +81,9 @@ for (const lang of ["es", "en"] as const) {
           const f = files[i];
           if (!f.key) {
             expect(row.state, f.name).toBe("done");
+            // The transparency warning on the see-through picture only, in this language.
+            expect(row.text.includes(words["web.item.transparent"]), f.name).toBe(f.transparent === true);
+            expect(row.text, f.name).not.toContain(other["web.item.transparent"]);
             return;
           }
           expect({ name: f.name, state: row.state, code: row.code }).toEqual({ name: f.name, state: "error", code: f.key });
@@ -82,11 +94,12 @@ for (const lang of ["es", "en"] as const) {
         });
         expect(rows[3].text).toContain("60000");
         expect(rows[5].text).toContain("3 x 3");
-        // Five different messages for five different problems.
-        expect(new Set(rows.filter((r) => r.state === "error").map((r) => r.text)).size).toBe(5);
-        // The two good pictures go into what will be sent.
+        // Six different messages for six different problems.
+        expect(new Set(rows.filter((r) => r.state === "error").map((r) => r.text)).size).toBe(6);
+        // The three good pictures (the see-through one too) go into what will be sent; the flat one does not.
         const sent = JSON.parse((await page.textContent("#sent-json"))!);
-        expect(sent.hashes).toHaveLength(2);
+        expect(sent.hashes).toHaveLength(3);
+        expect(sent.hashes.map((h: { value: string }) => h.value)).not.toContain("0".repeat(64));
       } finally {
         await b.close();
       }
