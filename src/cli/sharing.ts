@@ -237,8 +237,8 @@ export function apiErrorMessage(err: ApiError, ctx: Omit<ErrorContext, "doing">)
       // title and detail come from the server, in the person's language (Accept-Language)
       let what = err.title;
       if (err.detail && err.detail !== err.title) what += ` (${err.detail})`;
-      const items = err.errors.slice(0, 5).map((e) => (e.index === undefined ? e.message : `#${e.index + 1}: ${e.message}`));
-      if (err.errors.length > 5) items.push("…");
+      const items = err.errors.slice(0, 5).map((e) => (e.index === undefined ? e.message : tr("cli.api.item", { n: e.index + 1, message: e.message })));
+      if (err.errors.length > 5) items.push(tr("cli.api.more", { count: err.errors.length - 5 }));
       if (items.length > 0) what += `; ${items.join("; ")}`;
       return tr("cli.api.refused", { what, status: err.status });
     }
