@@ -18,7 +18,6 @@ import {
   addNetworkOptions,
   makeClient,
   type NetworkOptions,
-  plural,
   printJson,
   reportError,
   requireKey,

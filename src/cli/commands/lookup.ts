@@ -30,7 +30,6 @@ import {
   addNetworkOptions,
   makeClient,
   type NetworkOptions,
-  plural,
   reportError,
   requireKey,
   requireServer,

@@ -13,9 +13,9 @@ export function selfTestVerdict(r: SelfTestReport): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
   const head = r.ok
-    ? `${r.images}/${r.images} exact in both modes`
-    : `NOT EXACT: full ${r.exact.full}/${r.images}, squash512 ${r.exact.squash512}/${r.images} exact`;
-  return `${head} (hash, quality and 8 dihedral hashes); decoder: ${decoder}; ${(r.durationMs / 1000).toFixed(1)} s`;
+    ? tr("cli.selfTest.exact", { count: r.images })
+    : tr("cli.selfTest.notExact", { full: r.exact.full, squash: r.exact.squash512, count: r.images });
+  return tr("cli.selfTest.verdict", { head, decoder, seconds: (r.durationMs / 1000).toFixed(1) });
 }
 
 export async function runSelfTest(opts: { format?: string; dir?: string }): Promise<number> {
@@ -30,7 +30,7 @@ export async function runSelfTest(opts: { format?: string; dir?: string }): Prom
   try {
     report = await selfTest({ dir: opts.dir });
   } catch (err) {
-    process.stderr.write(`hashsafe: self-test could not run: ${(err as Error).message}\n`);
+    process.stderr.write(`hashsafe: ${tr("cli.selfTest.couldNotRun", { error: (err as Error).message })}\n`);
     return 2;
   }
   if (format === "json") {
@@ -38,13 +38,11 @@ export async function runSelfTest(opts: { format?: string; dir?: string }): Prom
   } else {
     process.stdout.write(`${selfTestVerdict(report)}\n`);
     for (const m of report.mismatches.slice(0, 20)) {
-      process.stdout.write(`  ${m.file} ${m.mode} ${m.field}: expected ${m.expected}, got ${m.got}\n`);
+      process.stdout.write(`  ${tr("cli.selfTest.mismatch", { file: m.file, mode: m.mode, field: m.field, expected: m.expected, got: m.got })}\n`);
     }
-    if (report.mismatches.length > 20) process.stdout.write(`  ... and ${report.mismatches.length - 20} more\n`);
+    if (report.mismatches.length > 20) process.stdout.write(`  ... ${tr("cli.api.more", { count: report.mismatches.length - 20 })}\n`);
     if (!report.ok) {
-      process.stdout.write(
-        "This installation does not reproduce the reference exactly: its image decoder differs. Hashes made here may sit a few bits from other platforms' hashes of the same files.\n",
-      );
+      process.stdout.write(`${tr("cli.selfTest.differs")}\n`);
     }
   }
   return report.ok ? 0 : 1;

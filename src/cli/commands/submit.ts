@@ -27,7 +27,6 @@ import {
   clientErrorText,
   makeClient,
   type NetworkOptions,
-  plural,
   printJson,
   reportError,
   say,

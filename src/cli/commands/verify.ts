@@ -72,29 +72,38 @@ async function ourHashes(args: readonly string[], mode: PdqMode, orient: boolean
 function statusWords(r: VerifyRecord, max: number): string {
   switch (r.status) {
     case "exact":
-      return "exact";
+      return tr("cli.verify.exact");
     case "within":
-      return `within ${max} bits`;
+      return tr("cli.verify.within", { max });
     case "over":
-      return "over the limit";
+      return tr("cli.verify.over");
     case "missing-theirs":
-      return "missing from their list";
+      return tr("cli.verify.missingTheirs");
     case "missing-ours":
-      return "in their list only (no such image here)";
+      return tr("cli.verify.missingOurs");
     default:
-      return "error";
+      return tr("cli.verify.error");
   }
 }
 
 function textSummary(s: VerifySummary): string {
   const lines = [
-    `${s.total} image${s.total === 1 ? "" : "s"}: ${s.exact} exact, ${s.within} within ${s.maxDistance} bits, ${s.over} over, ${s.missingTheirs} missing from their list, ${s.missingOurs} only in their list, ${s.errors} errors`,
+    tr("cli.verify.summary", {
+      count: s.total,
+      exact: s.exact,
+      within: s.within,
+      max: s.maxDistance,
+      over: s.over,
+      missingTheirs: s.missingTheirs,
+      missingOurs: s.missingOurs,
+      errors: s.errors,
+    }),
   ];
   const hist = Object.entries(s.histogram).map(([d, n]) => `${d}: ${n}`);
-  if (hist.length) lines.push(`distances (bits: images): ${hist.join(", ")}`);
-  if (s.worst.length) lines.push(`differ most: ${s.worst.map((w) => `${w.file} (${w.distance})`).join(", ")}`);
-  for (const [kind, n] of Object.entries(s.diagnoses)) lines.push(`${n} image${n === 1 ? "" : "s"}: ${kind}`);
-  lines.push(s.pass ? `PASS: every image within ${s.maxDistance} bits of ours` : "FAIL: see the lines above");
+  if (hist.length) lines.push(tr("cli.verify.distances", { list: hist.join(", ") }));
+  if (s.worst.length) lines.push(tr("cli.verify.worst", { list: s.worst.map((w) => `${w.file} (${w.distance})`).join(", ") }));
+  for (const [kind, n] of Object.entries(s.diagnoses)) lines.push(tr("cli.verify.diagnosis", { count: n, kind }));
+  lines.push(s.pass ? tr("cli.verify.pass", { max: s.maxDistance }) : tr("cli.verify.fail"));
   return lines.join("\n") + "\n";
 }
 
@@ -160,8 +169,8 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
     for (const r of records) {
       if (r.status === "exact") continue;
       let line = `${statusWords(r, maxDistance)}: ${r.file}`;
-      if (r.distance !== undefined) line += `  (${r.distance} bits)`;
-      if (r.diagnosis) line += `\n  ${r.diagnosis.message}; ${r.diagnosis.distance} bits apart once undone`;
+      if (r.distance !== undefined) line += `  (${tr("cli.verify.bits", { count: r.distance })})`;
+      if (r.diagnosis) line += `\n  ${r.diagnosis.message}; ${tr("cli.verify.undone", { count: r.diagnosis.distance })}`;
       out.write(`${line}\n`);
     }
     out.write(textSummary(summary));
