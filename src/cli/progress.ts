@@ -4,6 +4,7 @@
  * `print` (records for a terminal) and `say` (messages) clear the bar first
  * and redraw it after, so they never share a line with it.
  */
+import { tr } from "./lang.ts";
 import cliProgress from "cli-progress";
 
 export interface Progress {
@@ -55,7 +56,8 @@ export function startProgress(total: number, label: string): Progress {
   const bar = new cliProgress.SingleBar(
     {
       stream: stderrWithoutCursorSave(),
-      format: `${label} [{bar}] {value}/{total} {eta_formatted} left`,
+      // {bar}, {value}, {total} and {eta_formatted} are cli-progress's own placeholders, left as they are by tr
+      format: tr("cli.progress.format", { label }),
       hideCursor: true,
       clearOnComplete: true,
       linewrap: true, // keep the terminal wrapping our long message lines

@@ -99,7 +99,7 @@ export async function runHash(paths: string[], opts: HashCommandOptions): Promis
   }
   const skipped = skippedSummary(only.skipped);
   if (skipped) say(skipped);
-  const progress = startProgress(entries.length, "hashing");
+  const progress = startProgress(entries.length, tr("cli.progress.hashing"));
   let failed = 0;
   let weak = 0;
   try {
