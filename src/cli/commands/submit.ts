@@ -257,7 +257,8 @@ export async function runSubmit(args: string[], opts: SubmitOptions): Promise<nu
         return SHARE_EXIT.QUEUED;
       }
       if (err instanceof OutboxUnavailable) {
-        say(tr("cli.submit.undeliverable", { error: err.message }));
+        const why = /; and it could not be saved in the outbox \((.*)\)$/s.exec(err.message)?.[1] ?? "?";
+        say(tr("cli.submit.undeliverable", { error: tr("cli.submit.notSaved", { error: clientErrorText(err.cause, { server: client.serverUrl }), why }) }));
         if (sub.caseId) {
           say(tr("cli.submit.partCreated"));
           if (json) printJson({ ...deliveredJson(sub), error: err.message });
