@@ -46,7 +46,7 @@ export function freePort() {
 
 /**
  * Start a cluster. Options: `fsync` (default true), `settings` (extra `-c`
- * name=value pairs). Answers { url, port, dir, version, conf, stop(), pids() }.
+ * name=value pairs). Answers { url, port, dir, version, conf, stop(), pids(), cpuS() }.
  */
 export async function startPgCluster({ fsync = true, settings = {} } = {}) {
   const bin = pgBinDir();
@@ -118,7 +118,25 @@ export async function startPgCluster({ fsync = true, settings = {} } = {}) {
       }
       return out;
     };
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, version, conf, stop, pids };
+    /**
+     * CPU seconds the cluster has used so far: the live children's own time plus the postmaster's own
+     * and its reaped children's (so a backend that exits during a measurement still counts).
+     */
+    const cpuS = () => {
+      const all = pids();
+      let sum = 0;
+      all.forEach((pid, i) => {
+        try {
+          const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+          sum += Number(f[11]) + Number(f[12]) + (i === 0 ? Number(f[13]) + Number(f[14]) : 0);
+        } catch {
+          // gone: its time is in the postmaster's reaped-children time by now, or soon
+        }
+      });
+      return sum / 100;
+    };
+    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, version, conf, stop, pids, cpuS };
   } catch (err) {
     stop();
     throw new Error(`starting PostgreSQL failed: ${String(err?.stderr ?? err)}`);

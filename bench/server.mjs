@@ -193,7 +193,14 @@ function cannon(title, opts) {
   });
 }
 
-const cpuOf = (pids) => pids.reduce((sum, p) => sum + (procStat(p).cpuS || 0), 0);
+/** Bytes a process has had written to storage so far (/proc/<pid>/io write_bytes). */
+function procIo(pid) {
+  try {
+    return Number(/write_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"))[1]);
+  } catch {
+    return NaN;
+  }
+}
 
 /** PostgreSQL statement counts (pg_stat_statements, when the cluster has it) of the bench database. */
 let pgMonitor = null;
@@ -214,9 +221,9 @@ async function pgStatsRead() {
 
 /** Run `fn` (a load run) and measure the servers' (and PostgreSQL's) CPU, memory and statements. */
 async function measured(servers, fn) {
-  const pgPids = cluster ? cluster.pids() : [];
   const before = servers.map((s) => procStat(s.pid).cpuS);
-  const pgBefore = cpuOf(pgPids);
+  const ioBefore = servers.map((s) => procIo(s.pid));
+  const pgBefore = cluster ? cluster.cpuS() : NaN;
   await pgStatsReset();
   const benchBefore = process.cpuUsage();
   const t0 = performance.now();
@@ -224,7 +231,8 @@ async function measured(servers, fn) {
   const wall = (performance.now() - t0) / 1000;
   const after = servers.map((s) => procStat(s.pid));
   const bench = process.cpuUsage(benchBefore);
-  const pgCpu = pgPids.length ? (cpuOf(pgPids) - pgBefore) / wall : NaN;
+  const pgCpu = cluster ? (cluster.cpuS() - pgBefore) / wall : NaN;
+  const io = servers.map((s, i) => procIo(s.pid) - ioBefore[i]).reduce((a, b) => a + b, 0);
   const stats = await pgStatsRead();
   return {
     res,
@@ -234,6 +242,7 @@ async function measured(servers, fn) {
     benchCpu: (bench.user + bench.system) / 1e6 / wall,
     pgCpu,
     stats,
+    writeBytes: io,
   };
 }
 
@@ -371,6 +380,7 @@ async function bareSqlite(file, seconds) {
   );
   const ins = db.prepare("INSERT INTO bench_bare (public_id, secret_hash, client_name, client_version, created_at, hashes) VALUES (?, ?, 'bench', '0', ?, ?)");
   const end = performance.now() + seconds * 1000;
+  const io0 = procIo(process.pid);
   const t0 = performance.now();
   let n = 0;
   while (performance.now() < end) {
@@ -378,6 +388,7 @@ async function bareSqlite(file, seconds) {
     if (++n % 64 === 0) await yieldNow(); // let Ctrl-C in
   }
   const rate = n / ((performance.now() - t0) / 1000);
+  bareBytes.push((procIo(process.pid) - io0) / n);
   db.exec("DROP TABLE bench_bare");
   db.pragma("wal_checkpoint(TRUNCATE)");
   db.close();
@@ -508,6 +519,7 @@ const lookups = [];
 const creations = [];
 const seeds = [];
 const alone = [];
+const bareBytes = [];
 let floor = null;
 let scryptAlone = null;
 let pgVersion = null;
@@ -538,6 +550,7 @@ async function creationPhase(storeName, server, bare, size) {
     pgCpu: m.pgCpu,
     stats: m.stats,
     stmts: m.stats ? m.stats.calls / (m.res["2xx"] + m.res.non2xx) : NaN,
+    bytesPer: m.writeBytes / (m.res["2xx"] + m.res.non2xx),
   };
   log(`${storeName}: creations with the old scrypt per case, then the same loop without it`);
   row.scryptLoop = await creationLoop(server.url, true, DURATION);
@@ -693,6 +706,14 @@ try {
     out.push(
       `| ${r.store} | ${f(r.size)} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p99)} | ${r.ok} | ${r.bad} | ${f(r.serverCpu, 2)} | ${f((r.serverCpu * 1000) / r.rps, 2)} | ` +
         `${f(r.pgCpu, 2)} | ${f(r.stmts, 1)} | ${f(mean(r.bare))} (${r.bare.map((x) => f(x)).join(", ")}) | **${f(r.rps / mean(r.bare), 2)}x** |`,
+    );
+  }
+  const sqliteCreate = creations.find((r) => r.store === "SQLite");
+  if (sqliteCreate && bareBytes.length) {
+    out.push("");
+    out.push(
+      `SQLite bytes written to storage (/proc/<pid>/io write_bytes): ${f(sqliteCreate.bytesPer / 1024, 1)} KiB per creation by the server, ` +
+        `${f(bareBytes.reduce((a, b) => a + b, 0) / bareBytes.length / 1024, 1)} KiB per bare insert (WAL frames of every page a commit touches, and checkpoints).`,
     );
   }
   const pgCreate = creations.find((r) => r.stats);
