@@ -14,7 +14,7 @@ import { isVideo, looksLikeText, sniffFormat } from "../image/sniff.ts";
 import { picturesOnly, type Skipped } from "./pictures.ts";
 import { HashListError, type ListResult, readHashList } from "../match/lists.ts";
 import { errorText, hashEntries } from "./hashing.ts";
-import { tr } from "./lang.ts";
+import { retell, retellTail, tr } from "./lang.ts";
 import type { WalkEntry } from "./walk.ts";
 import { collectInputs } from "./walk.ts";
 
@@ -129,10 +129,10 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       try {
         list = await readHashList(e.path, { maxErrors: 50 });
       } catch (err) {
-        result.problems.push({ source: e.path, message: err instanceof HashListError ? err.message.replace(`${e.path}: `, "") : String(err) });
+        result.problems.push({ source: e.path, message: err instanceof HashListError ? retellTail("cli.listError.", err.message.replace(`${e.path}: `, "")) : String(err) });
         continue;
       }
-      for (const p of list.problems) result.problems.push({ source: p.line > 0 ? `${e.path}:${p.line}` : e.path, message: p.message });
+      for (const p of list.problems) result.problems.push({ source: p.line > 0 ? `${e.path}:${p.line}` : e.path, message: retell("cli.listError.", p.message) });
       if (list.problemCount > list.problems.length) {
         result.problems.push({ source: e.path, message: tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length }) });
       }
@@ -179,7 +179,7 @@ export async function gatherHashes(args: readonly string[], opts: GatherOptions)
       continue;
     }
     if (!check.ok) {
-      result.problems.push({ source: h.source, message: check.message });
+      result.problems.push({ source: h.source, message: retell("cli.listError.", check.message) });
       continue;
     }
     const hash: InputHash = { ...h, type: check.hash.type, value: check.hash.value };

@@ -70,3 +70,26 @@ export function retell(prefix: string, message: string): string {
   }
   return message;
 }
+
+/**
+ * {@link retell} for a message that may start with a place ("list.txt:3: ",
+ * "file: "): the first tail after ": " that a template fits is retold, the
+ * place kept.
+ */
+export function retellTail(prefix: string, message: string): string {
+  if (current === "en") return message;
+  const whole = retell(prefix, message);
+  if (whole !== message) return whole;
+  for (let i = message.indexOf(": "); i >= 0; i = message.indexOf(": ", i + 1)) {
+    const tail = message.slice(i + 2);
+    const told = retell(prefix, tail);
+    if (told !== tail) return message.slice(0, i + 2) + told;
+  }
+  return message;
+}
+
+/** A problem of a hash list (src/match/lists.ts) as a person reads it: `file:line: what`, in their language. */
+export function listProblemText(p: { file: string; line: number; message: string }): string {
+  const what = retell("cli.listError.", p.message);
+  return p.line > 0 ? `${p.file}:${p.line}: ${what}` : `${p.file}: ${what}`;
+}

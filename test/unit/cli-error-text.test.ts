@@ -77,3 +77,29 @@ test("every real file error is said in Spanish with --lang es, and as the librar
   chooseCliLang(["--lang", "en"]);
   for (const { err } of errors) expect(errorText(err)).toBe(err.message);
 });
+
+test("hash-list problems (wrong length, not hex, all zero, degenerate, empty, a folder) are said in Spanish too", async () => {
+  const { readHashList, HashListError } = await import("../../src/match/lists.ts");
+  const { listProblemText, retellTail } = await import("../../src/cli/lang.ts");
+  const list = path.join(dir, "list.txt");
+  writeFileSync(list, `abc\nzz${"0".repeat(62)}\n${"0".repeat(64)}\n${"f".repeat(64)}\n`);
+  writeFileSync(path.join(dir, "empty.txt"), "");
+  const problems = (await readHashList(list)).problems;
+  const empty = (await readHashList(path.join(dir, "empty.txt"))).problems;
+  let folder = "";
+  try {
+    await readHashList(path.join(dir, "folder.jpg"));
+  } catch (err) {
+    if (err instanceof HashListError) folder = err.message;
+  }
+  expect(problems.length).toBe(4);
+  expect(empty.length).toBe(1);
+  expect(folder).not.toBe("");
+  chooseCliLang(["--lang", "es"]);
+  const told = [...problems, ...empty].map((p) => ({ en: `${p.file}:${p.line}: ${p.message}`, es: listProblemText(p) }));
+  told.push({ en: folder, es: retellTail("cli.listError.", folder) });
+  chooseCliLang(["--lang", "en"]);
+  expect(told.filter((t) => t.en.endsWith(t.es.split(": ").slice(1).join(": ")))).toEqual([]);
+  expect(told[0].es).toMatch(/list\.txt:1: largo equivocado: 3 caracteres; una huella PDQ tiene 64 dígitos hexadecimales$/);
+  expect(told.at(-1)!.es).toMatch(/folder\.jpg: es una carpeta, no una lista de huellas$/);
+});

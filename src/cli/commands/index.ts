@@ -5,10 +5,9 @@
  */
 import type { Command } from "commander";
 import { readListsIntoIndex } from "../../match/bank.ts";
-import { formatProblem } from "../../match/lists.ts";
 import { saveIndexFile } from "../../match/mih-file.ts";
 import { say } from "./match.ts";
-import { tr } from "../lang.ts";
+import { listProblemText, retellTail, tr } from "../lang.ts";
 
 export interface IndexBuildOptions {
   output?: string;
@@ -25,10 +24,10 @@ export async function runIndexBuild(lists: string[], opts: IndexBuildOptions): P
   try {
     built = await readListsIntoIndex(lists, { strict: opts.strict });
   } catch (err) {
-    say(err instanceof Error ? err.message : String(err));
+    say(err instanceof Error ? retellTail("cli.listError.", err.message) : String(err));
     return 2;
   }
-  for (const p of built.problems) say(`${formatProblem(p)} ${tr("cli.index.skipped")}`);
+  for (const p of built.problems) say(`${listProblemText(p)} ${tr("cli.index.skipped")}`);
   if (built.problemCount > built.problems.length) say(`${tr("cli.inputs.moreBad", { count: built.problemCount - built.problems.length })} ${tr("cli.index.skipped")}`);
   if (built.count === 0) {
     say(tr("cli.index.empty"));

@@ -10,12 +10,12 @@ import { flatError, isFlat } from "../../image/flat.ts";
 import { looksLikeText, sniffFormat } from "../../image/sniff.ts";
 import { type Bank, loadBank } from "../../match/bank.ts";
 import { hashProblem, PDQ_HEX as HEX64 } from "../../match/hash256.ts";
-import { formatProblem, HashListError, readHashList } from "../../match/lists.ts";
+import { HashListError, readHashList } from "../../match/lists.ts";
 import { type QueryVariant, queryVariants, type RobustHit, searchVariants } from "../../match/robust.ts";
 import type { PdqMode } from "../../pdq/index.ts";
 import { alphaOption, defaultJobs, errorText, transparencyWarning } from "../hashing.ts";
 import { HashError } from "../../pdq/errors.ts";
-import { tr } from "../lang.ts";
+import { listProblemText, retell, retellTail, tr } from "../lang.ts";
 import {
   type ComparisonRecord,
   defaultFormat,
@@ -191,10 +191,10 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
   try {
     bank = await loadBank([opts.against!], { strict: opts.strict });
   } catch (err) {
-    say(err instanceof Error ? err.message : String(err));
+    say(err instanceof Error ? retellTail("cli.listError.", err.message) : String(err));
     return MATCH_EXIT.ERROR;
   }
-  for (const p of bank.problems) say(`${formatProblem(p)} ${tr("cli.match.bankLineSkipped")}`);
+  for (const p of bank.problems) say(`${listProblemText(p)} ${tr("cli.match.bankLineSkipped")}`);
   if (bank.problemCount > bank.problems.length) say(`${opts.against}: ${tr("cli.inputs.moreBad", { count: bank.problemCount - bank.problems.length })} ${tr("cli.match.bankWord")}`);
   errors += bank.problemCount;
   if (bank.index.size === 0) {
@@ -268,7 +268,7 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
         const problem = hashProblem(typed);
         if (problem) {
           errors++;
-          say(`${typed}: ${problem}`);
+          say(`${typed}: ${retell("cli.listError.", problem)}`);
         } else await lookup({ source: typed, input: { hash: typed }, kind: "hash", variants: [{ hash: typed, transform: "original" }] });
         continue;
       }
@@ -291,10 +291,10 @@ export async function runMatch(inputs: string[], opts: MatchOptions): Promise<nu
         list = await readHashList(e.path, { strict: opts.strict });
       } catch (err) {
         errors++;
-        say(err instanceof HashListError ? err.message : `${e.path}: ${String(err)}`);
+        say(err instanceof HashListError ? retellTail("cli.listError.", err.message) : `${e.path}: ${String(err)}`);
         continue;
       }
-      for (const p of list.problems) say(formatProblem(p));
+      for (const p of list.problems) say(listProblemText(p));
       if (list.problemCount > list.problems.length) say(`${e.path}: ${tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length })}`);
       errors += list.problemCount;
       if ((opts.dihedral || opts.trimBorders) && list.count > 0) listQueriesWithOptions = true;

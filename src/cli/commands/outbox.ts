@@ -12,7 +12,7 @@ import { type Submission, submissionHashes } from "../../client/submission.ts";
 import { addNetworkOptions, clientErrorText, makeClient, type NetworkOptions, printJson, say, SHARE_EXIT } from "../sharing.ts";
 import { deliveredJson, printCaseBanner } from "./submit.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
-import { tr } from "../lang.ts";
+import { retell, tr } from "../lang.ts";
 
 /**
  * `outbox remove ID` / `outbox clear`: forget waiting submissions (nothing is
@@ -70,7 +70,7 @@ function itemJson(sub: Submission, file: string): Record<string, unknown> {
 export async function runOutboxList(opts: { format?: string }): Promise<number> {
   const outbox = new Outbox();
   const { items, problems } = await outbox.list();
-  for (const p of problems) say(`${p.file}: ${p.message}`);
+  for (const p of problems) say(`${p.file}: ${retell("cli.outboxError.", p.message)}`);
   if (opts.format === "json") {
     printJson(items.map((i) => itemJson(i, outbox.file(i.id))));
   } else if (items.length === 0) {
@@ -99,7 +99,7 @@ export async function runOutboxList(opts: { format?: string }): Promise<number> 
 export async function runOutboxSend(opts: NetworkOptions): Promise<number> {
   const outbox = new Outbox();
   const { items, problems } = await outbox.list();
-  for (const p of problems) say(`${p.file}: ${p.message}`);
+  for (const p of problems) say(`${p.file}: ${retell("cli.outboxError.", p.message)}`);
   const chosen = opts.server ? items.filter((i) => sameOrigin(i.server, opts.server!)) : items;
   const delivered: Submission[] = [];
   const waiting: { sub: Submission; error: string }[] = [];

@@ -19,7 +19,7 @@ import type { AlphaMode } from "../../image/node.ts";
 import { gatherHashes, type GatherResult } from "../hash-inputs.ts";
 import { invalidOption, parsePositiveInt, UsageError } from "../output.ts";
 import { canAsk, confirm } from "../secret-prompt.ts";
-import { tr } from "../lang.ts";
+import { retell, tr } from "../lang.ts";
 import { skippedSummary } from "../pictures.ts";
 import { localNames } from "../thumb.ts";
 import {
@@ -142,7 +142,7 @@ export function queuedJson(sub: Submission, file: string): Record<string, unknow
  */
 async function flushOutbox(outbox: Outbox, client: HashShareClient, ask: boolean, timeout: number): Promise<Submission[]> {
   const { items, problems } = await outbox.list();
-  for (const p of problems) say(`${p.file}: ${p.message}`);
+  for (const p of problems) say(`${p.file}: ${retell("cli.outboxError.", p.message)}`);
   const done: Submission[] = [];
   const mine = items.filter((i) => i.server === client.serverUrl);
   const others = items.filter((i) => i.server !== client.serverUrl);

@@ -11,11 +11,11 @@ import { loadConformanceSet } from "../../conformance/data.ts";
 import { type OurHash, type TheirHash, type VerifyRecord, type VerifySummary, verifyHashes } from "../../conformance/verify.ts";
 import { DEFAULT_MAX_PIXELS } from "../../image/limits.ts";
 import { decodeImage } from "../../image/node.ts";
-import { formatProblem, readHashList } from "../../match/lists.ts";
+import { readHashList } from "../../match/lists.ts";
 import { hashPixels, type PdqMode } from "../../pdq/index.ts";
 import { csvRow, invalidOption, parseFormat, requiredOption, UsageError } from "../output.ts";
 import { collectInputs } from "../walk.ts";
-import { tr } from "../lang.ts";
+import { listProblemText, retellTail, tr } from "../lang.ts";
 
 export interface VerifyOptions {
   hashes?: string;
@@ -129,7 +129,7 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
   let theirs: TheirHash[];
   try {
     const list = await readHashList(opts.hashes, { anyBits: true });
-    for (const p of list.problems) say(formatProblem(p));
+    for (const p of list.problems) say(listProblemText(p));
     if (list.problemCount > list.problems.length) say(`${opts.hashes}: ${tr("cli.inputs.moreBad", { count: list.problemCount - list.problems.length })}`);
     if (list.problemCount) errors = true;
     const unnamed = list.entries.filter((e) => !e.metadata);
@@ -139,7 +139,7 @@ export async function runVerify(args: string[], opts: VerifyOptions): Promise<nu
     }
     theirs = list.entries.filter((e) => e.metadata).map((e) => ({ key: theirKey(e.metadata!), hash: e.hash, line: e.line }));
   } catch (err) {
-    say((err as Error).message);
+    say(retellTail("cli.listError.", (err as Error).message));
     return EXIT_ERROR;
   }
   let ours: OurHash[];
