@@ -13,6 +13,10 @@ import { SchemaTooNewError } from "../../src/server/sqlite-store.ts";
 import { type HashChange, StorageError, type Store } from "../../src/server/store.ts";
 import { commitOf, createCase, pdq, storeContract } from "../suites/store-contract.ts";
 import { SharedRateLimiter } from "../../src/server/rate-limit.ts";
+import { serverKeysFor } from "../../src/server/server-key.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { type PgCluster, startPg } from "./pg-support.ts";
 import pg from "pg";
 
@@ -63,6 +67,27 @@ describe("PostgreSQL: several processes on one database", () => {
     for (const w of waits.filter((x) => x > 0)) expect(w).toBeGreaterThanOrEqual(1);
     const rows = await a.readQuery<{ tokens: number }>("SELECT tokens FROM rate_buckets WHERE name = 'lease-test'");
     expect(rows[0].tokens).toBeLessThan(1);
+  });
+
+  test("two processes with different server key files starting at once on a fresh database: one starts, the other refuses (5 rounds)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "hashsafe-keys-"));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const u = await cluster.createDatabase();
+        const [x, y] = await Promise.all([PostgresStore.open(u, { poolSize: 2 }), PostgresStore.open(u, { poolSize: 2 })]);
+        try {
+          const outs = await Promise.allSettled([serverKeysFor(x, path.join(dir, `x${round}.key`)), serverKeysFor(y, path.join(dir, `y${round}.key`))]);
+          expect(outs.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+          const refused = outs.find((o) => o.status === "rejected") as PromiseRejectedResult;
+          expect(String(refused.reason)).toMatch(/same server key file/);
+        } finally {
+          await x.close();
+          await y.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("one Idempotency-Key sent to two processes at once makes one case, 20 of 20 times", async () => {
