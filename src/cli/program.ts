@@ -6,7 +6,7 @@
  * start-up fast. `--help` and unknown commands load them all.
  */
 import { Command, type Argument, Help, Option } from "commander";
-import { tr } from "./lang.ts";
+import { retell, tr } from "./lang.ts";
 import type { MessageKey } from "../i18n/index.ts";
 import { VERSION } from "../version.ts";
 
@@ -61,6 +61,23 @@ function translatedHelp(program: Command): void {
     .helpCommand("help [command]", tr("cli.help.helpCommand"));
 }
 
+/**
+ * commander's own usage errors ("error: unknown option '--x'", "(Did you
+ * mean --y?)") in the one message style, "hashsafe: ...", and in the
+ * person's language: each line is recognised by its English template
+ * (cli.commander.*, commander's wording word for word).
+ */
+function commanderError(str: string): string {
+  return str
+    .replace(/^error: /, "hashsafe: ")
+    .split("\n")
+    .map((line) => {
+      const m = /^(hashsafe: )?(.*)$/s.exec(line)!;
+      return (m[1] ?? "") + retell("cli.commander.", m[2]);
+    })
+    .join("\n");
+}
+
 /** The first argument that is not an option: the command name, if any. */
 function commandName(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => !a.startsWith("-"));
@@ -79,7 +96,7 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     .addOption(new Option("--lang <lang>", tr("cli.help.lang")).choices(["en", "es"]))
     .showHelpAfterError(tr("cli.help.afterError"))
     // commander's own usage errors in the one message style: "hashsafe: unknown option '--x'"
-    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "hashsafe: ")) });
+    .configureOutput({ outputError: (str, write) => write(commanderError(str)) });
   const name = commandName(argv);
   const versionOnly = !name && (argv.includes("-V") || argv.includes("--version"));
   const wanted = versionOnly ? [] : name && name !== "help" && COMMANDS[name] ? [name] : Object.keys(COMMANDS);

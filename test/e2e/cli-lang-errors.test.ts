@@ -52,6 +52,9 @@ const OLD_ENGLISH = [
   "not an image",
   "is not a server address",
   "the server did not accept",
+  "unknown option",
+  "did you mean",
+  "argument missing",
 ];
 
 type Lang = "es" | "en";
@@ -66,6 +69,8 @@ const SAYS: Record<Lang, Record<string, RegExp[]>> = {
     badQuality: [/--min-quality tiene que ser un número entero de 0 a 100, no "200"/],
     noKey: [/esto necesita una clave de API de plataforma: indica --key CLAVE/],
     badAddress: [/"hashes punto org" no es una dirección de servidor/],
+    typo: [/^hashsafe: opción desconocida '--alpa'$/m, /^\(¿quisiste decir --alpha\?\)$/m],
+    noValue: [/^hashsafe: a la opción '--server <url>' le falta su valor$/m],
     down: [
       /el servidor no contesta \(conexión rechazada\); se vuelve a intentar en \d+,\d s/,
       /no se pudieron entregar las huellas ahora: nadie contesta en http:\/\/127\.0\.0\.1:\d+ \(conexión rechazada\): ¿está funcionando el servidor y es correcta la dirección\? \(se intentó 4 veces\)/,
@@ -83,6 +88,8 @@ const SAYS: Record<Lang, Record<string, RegExp[]>> = {
     badQuality: [/--min-quality must be a whole number from 0 to 100, not "200"/],
     noKey: [/this needs a platform API key: give --key KEY/],
     badAddress: [/"hashes punto org" is not a server address/],
+    typo: [/^hashsafe: unknown option '--alpa'$/m, /^\(Did you mean --alpha\?\)$/m],
+    noValue: [/^hashsafe: option '--server <url>' argument missing$/m],
     down: [
       /the server is not answering \(connection refused\); trying again in \d+\.\d s/,
       /could not deliver the hashes now: nothing is answering at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): is the server running, and is the address right\? \(tried 4 times\)/,
@@ -168,6 +175,12 @@ describe.each(["es", "en"] as const)("--lang %s", (lang) => {
     const address = await cli(["submit", HARBOUR, "--server", "hashes punto org", "--yes"]);
     expect(address.code, show(address)).toBe(2);
     expectSays(address, lang, "badAddress");
+    const typo = await cli(["hash", HARBOUR, "--alpa", "white"]);
+    expect(typo.code, show(typo)).toBe(2);
+    expectSays(typo, lang, "typo");
+    const noValue = await cli(["submit", HARBOUR, "--server"]);
+    expect(noValue.code, show(noValue)).toBe(2);
+    expectSays(noValue, lang, "noValue");
   });
 
   test("server down: retry notes, then the outbox (exit 3); outbox send says it is still waiting (exit 3)", async () => {
