@@ -62,7 +62,7 @@ type Lang = "es" | "en";
 /** What each run must say, per language. */
 const SAYS: Record<Lang, Record<string, RegExp[]>> = {
   es: {
-    unknownCase: [/al consultar el caso c_A+: no hay ningún caso con este id y esta clave en este servidor/, /revisa el id del caso, la clave y la dirección del servidor/],
+    unknownCase: [/al consultar el caso c_A+: no hay ningún caso con este id y esta clave en este servidor/, /revisa el id del caso, la clave del caso y la dirección del servidor/],
     noServer: [/¿qué servidor\? Indica --server https:\/\/\.\.\. \(o define HASHSAFE_SERVER\)/, /\(usa --help para ver cómo se usa\)/],
     badTimeout: [/--timeout tiene que ser una cantidad de segundos mayor que 0, no "ya"/],
     badJobs: [/--jobs tiene que ser un número entero mayor que 0, no "0"/],

@@ -27,7 +27,8 @@ import {
   type Store,
 } from "../../server/index.ts";
 import { describeUrl, isPostgresUrl, PostgresStore } from "../../server/pg-store.ts";
-import { UsageError } from "../output.ts";
+import { invalidOption, UsageError } from "../output.ts";
+import { tr } from "../lang.ts";
 import { parseCorsOrigins } from "../../server/middleware/cors.ts";
 
 interface ServeOptions {
@@ -59,7 +60,7 @@ interface ServeOptions {
 
 function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, not "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw invalidOption("--port", tr("cli.usage.expect.range", { min: 0, max: 65535 }), v);
   return n;
 }
 
@@ -70,7 +71,7 @@ function parseRate(name: string) {
     const perSecond = m ? Number(m[1]) : NaN;
     const burst = m?.[2] ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 6));
     if (!m || !(perSecond > 0) || !(burst >= 1)) {
-      throw new UsageError(`${name} is RATE or RATE:BURST (requests per second, bucket size), not "${v}"`);
+      throw invalidOption(name, tr("cli.usage.expect.rate"), v);
     }
     return { perSecond, burst };
   };
@@ -80,7 +81,7 @@ function parseRate(name: string) {
 function parseCount(name: string, min = 0) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be a whole number >= ${min}, not "${v}"`);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw invalidOption(name, tr("cli.usage.expect.atLeast", { min }), v);
     return n;
   };
 }
@@ -89,7 +90,7 @@ function parseCount(name: string, min = 0) {
 function parseQuota(name: string) {
   return (v: string): DailyQuota => {
     const m = /^(\d+):(\d+)$/.exec(v);
-    if (!m) throw new UsageError(`${name} is CASES:HASHES (new cases and new hashes per day), not "${v}"`);
+    if (!m) throw invalidOption(name, tr("cli.usage.expect.quota"), v);
     return { casesPerDay: Number(m[1]), hashesPerDay: Number(m[2]) };
   };
 }
@@ -101,7 +102,7 @@ async function openStore(db: string | undefined): Promise<Store> {
 
 function formatOf(cmd: Command): "text" | "json" {
   const f = cmd.optsWithGlobals().format ?? "text";
-  if (f !== "text" && f !== "json") throw new UsageError(`unknown format "${f}": use text, json`);
+  if (f !== "text" && f !== "json") throw new UsageError(tr("cli.usage.unknownChoice", { value: f, choices: "text, json" }));
   return f;
 }
 
