@@ -61,6 +61,8 @@ import {
 
 /** The NOTIFY channel of published feed batches (payload: the batch's last sequence number). */
 export const FEED_CHANNEL = "hashsafe_feed";
+/** How long a process answers a known API key from memory (ms): a key revoked by another process stops working here within this bound. */
+export const API_KEY_CACHE_MS = 1000;
 /** Advisory lock key held while migrating ("HSAF"). */
 const MIGRATION_LOCK = 0x48534146;
 
@@ -191,6 +193,10 @@ export class PostgresStore implements Store {
   /** publishFeed and the follower's polls, one at a time in this process (see follow) */
   private feedLock: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** findApiKey's answers by key hash, with when they were read */
+  private readonly keyCache = new Map<string, { info: ApiKeyInfo; at: number }>();
+  /** bumped by revokeApiKey: a read that started before it is not remembered */
+  private keyGeneration = 0;
   /** Rate-limit buckets and failed-secret counts, shared by every process on this database (store rule 7). */
   readonly limits: SharedLimits = {
     takeTokens: (name, key, limit, now, want) => this.takeTokens(name, key, limit, now, want),
@@ -338,29 +344,37 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Rule 1: claim the key digest first (the primary key serializes one key across processes), store the answer with the writes. */
+  /**
+   * Rule 1: claim the key digest (the primary key serializes one key across
+   * processes). Answers the earlier request's record when the key is taken
+   * (replay), null when this transaction now holds the claim.
+   */
+  private async claim(c: Q, idem: Commit<unknown>["idempotency"]): Promise<IdempotencyRecord | null> {
+    if (!idem) return null;
+    const claimed = await c.query(
+      `INSERT INTO idempotency (key_digest, request_digest, status, sealed, expires_at) VALUES ($1, $2, 0, '\\x'::bytea, $3)
+       ON CONFLICT (key_digest) DO UPDATE SET request_digest = EXCLUDED.request_digest, status = 0, sealed = EXCLUDED.sealed,
+         expires_at = EXCLUDED.expires_at
+       WHERE idempotency.expires_at <= $4
+       RETURNING key_digest`,
+      [idem.keyDigest, idem.requestDigest, idem.expiresAt, idem.now],
+    );
+    if (claimed.rowCount !== 0) return null;
+    const r = await c.query<{ request_digest: string; status: number; sealed: Buffer; expires_at: number }>(
+      "SELECT request_digest, status, sealed, expires_at FROM idempotency WHERE key_digest = $1",
+      [idem.keyDigest],
+    );
+    const rec = r.rows[0];
+    if (!rec || rec.status === 0) throw Object.assign(new Error("idempotency record vanished"), { code: "40001" });
+    return { requestDigest: rec.request_digest, status: rec.status, sealed: rec.sealed, expiresAt: rec.expires_at };
+  }
+
+  /** Rule 1: claim the key digest first, store the answer with the writes (a non-2xx answer drops the claim). */
   private write<R>(fn: (c: Q) => Promise<R>, commit: Commit<R>): Promise<Committed<R>> {
     return this.tx(async (c): Promise<Committed<R>> => {
       const idem = commit.idempotency;
-      if (idem) {
-        const claimed = await c.query(
-          `INSERT INTO idempotency (key_digest, request_digest, status, sealed, expires_at) VALUES ($1, $2, 0, '\\x'::bytea, $3)
-           ON CONFLICT (key_digest) DO UPDATE SET request_digest = EXCLUDED.request_digest, status = 0, sealed = EXCLUDED.sealed,
-             expires_at = EXCLUDED.expires_at
-           WHERE idempotency.expires_at <= $4
-           RETURNING key_digest`,
-          [idem.keyDigest, idem.requestDigest, idem.expiresAt, idem.now],
-        );
-        if (claimed.rowCount === 0) {
-          const r = await c.query<{ request_digest: string; status: number; sealed: Buffer; expires_at: number }>(
-            "SELECT request_digest, status, sealed, expires_at FROM idempotency WHERE key_digest = $1",
-            [idem.keyDigest],
-          );
-          const rec = r.rows[0];
-          if (!rec || rec.status === 0) throw Object.assign(new Error("idempotency record vanished"), { code: "40001" });
-          return { replayed: { requestDigest: rec.request_digest, status: rec.status, sealed: rec.sealed, expiresAt: rec.expires_at } };
-        }
-      }
+      const replayed = await this.claim(c, idem);
+      if (replayed) return { replayed };
       const result = await fn(c);
       const answer = commit.respond(result);
       if (idem) {
@@ -523,20 +537,102 @@ export class PostgresStore implements Store {
     await this.guard(() => this.pool.query("UPDATE cases SET secret_hash = $1 WHERE id = $2", [secretHash, caseRowId]));
   }
 
+  /**
+   * A new case in four round trips when no quota is counted (BEGIN, the
+   * idempotency claim, one statement for the case row and its hash rows, one
+   * for its entries, the pending feed rows and the sealed answer, COMMIT):
+   * the same rows, locks (hash rows in (type, value) order) and answers as
+   * {@link putCaseHashes} on a case that holds nothing yet.
+   */
   async createCase(input: Parameters<Store["createCase"]>[0], commit: Commit<CaseHashesResult>): Promise<Committed<CaseHashesResult>> {
-    return this.write(async (c) => {
-      const used = await this.lockUsage(c, input.limits);
-      await this.countUsage(c, input.limits, used, 1, 0);
-      const id = (
-        await c.query<{ id: number }>(
-          "INSERT INTO cases (public_id, secret_hash, client_name, client_version, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-          [input.caseId, input.secretHash, input.client.name, input.client.version, input.now],
+    return this.tx(async (c): Promise<Committed<CaseHashesResult>> => {
+      const idem = commit.idempotency;
+      const replayed = await this.claim(c, idem);
+      if (replayed) return { replayed };
+      const limits = input.limits;
+      const used = await this.lockUsage(c, limits);
+      await this.countUsage(c, limits, used, 1, 0);
+      const distinct = new Map<string, CanonicalHash>();
+      for (const h of input.hashes) if (!distinct.has(`${h.type}:${h.value}`)) distinct.set(`${h.type}:${h.value}`, h);
+      const list = [...distinct.values()];
+      const publicIds = list.map(() => input.newHashId());
+      // The case row, then the hash rows: new ones inserted, existing ones locked (DO UPDATE locks the row and
+      // returns it; the SET changes nothing), in (type, value) order.
+      const rows = (
+        await c.query<{ case_id: number; id: number | null; type: HashType | null; value: string | null }>(
+          `WITH c AS (
+             INSERT INTO cases (public_id, secret_hash, client_name, client_version, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
+           ), h AS (
+             INSERT INTO hashes (public_id, type, value, active, updated_at)
+             SELECT p, t, v, false, $5 FROM unnest($6::text[], $7::text[], $8::text[]) AS x(p, t, v) ORDER BY t, v
+             ON CONFLICT (type, value) DO UPDATE SET value = EXCLUDED.value
+             RETURNING id, type, value
+           )
+           SELECT c.id AS case_id, h.id, h.type, h.value FROM c LEFT JOIN h ON true`,
+          [
+            input.caseId,
+            input.secretHash,
+            input.client.name,
+            input.client.version,
+            input.now,
+            publicIds,
+            list.map((h) => h.type),
+            list.map((h) => h.value),
+          ],
         )
-      ).rows[0].id;
-      const { result, added } = await this.putCaseHashes(c, id, input.caseId, input.hashes, input.now, input.newHashId, input.limits);
-      await this.countUsage(c, input.limits, used, 0, added);
-      return result;
-    }, commit);
+      ).rows;
+      const caseRowId = rows[0].case_id;
+      const byKey = new Map(rows.filter((r) => r.id !== null).map((r) => [`${r.type}:${r.value}`, r]));
+      const insert = { hash: [] as number[], position: [] as number[], entry: [] as string[] };
+      const entries = new Map<string, CaseEntry>();
+      for (const h of list) {
+        const key = `${h.type}:${h.value}`;
+        const row = byKey.get(key)!;
+        const entryId = input.newHashId();
+        insert.hash.push(row.id!);
+        insert.position.push(insert.position.length);
+        insert.entry.push(entryId);
+        entries.set(key, { entryId, type: row.type!, value: row.value! });
+      }
+      const added = insert.hash.length;
+      if (limits?.hashesPerCase !== undefined && added > limits.hashesPerCase) {
+        throw new LimitError("hashes_per_case", limits.hashesPerCase, 0);
+      }
+      await this.countUsage(c, limits, used, 0, added);
+      const result: CaseHashesResult = { caseRowId, caseId: input.caseId, entries: input.hashes.map((h) => entries.get(`${h.type}:${h.value}`)!) };
+      const answer = commit.respond(result);
+      const ok = answer.status < 300;
+      // Entries, pending feed rows for the hashes no other case holds, and the answer (or, non-2xx, the claim dropped).
+      await c.query(
+        `WITH held AS (
+           SELECT DISTINCT hash_id FROM case_hashes WHERE hash_id = ANY($3::bigint[]) AND active
+         ), e AS (
+           INSERT INTO case_hashes (case_id, hash_id, position, active, updated_at, entry_id, added_at)
+           SELECT $1, h, p, true, $2, e, $2 FROM unnest($3::bigint[], $4::int[], $5::text[]) AS x(h, p, e)
+         ), f AS (
+           INSERT INTO feed_pending (hash_id, case_id, since)
+           SELECT h, $1, $2 FROM unnest($3::bigint[]) AS x(h) WHERE h NOT IN (SELECT hash_id FROM held)
+           ON CONFLICT (hash_id) DO NOTHING
+         ), sealed AS (
+           UPDATE idempotency SET status = $7, sealed = $8 WHERE key_digest = $6 AND $9
+         ), dropped AS (
+           DELETE FROM idempotency WHERE key_digest = $6 AND NOT $9
+         )
+         SELECT 1`,
+        [
+          caseRowId,
+          input.now,
+          insert.hash,
+          insert.position,
+          insert.entry,
+          idem?.keyDigest ?? null,
+          answer.status,
+          idem && ok ? idem.seal(JSON.stringify(answer.body)) : Buffer.alloc(0),
+          ok,
+        ],
+      );
+      return { result, answer };
+    });
   }
 
   async addHashes(input: Parameters<Store["addHashes"]>[0], commit: Commit<CaseHashesResult>): Promise<Committed<CaseHashesResult>> {
@@ -885,9 +981,27 @@ export class PostgresStore implements Store {
     );
   }
 
+  /**
+   * A known key is answered from memory for up to {@link API_KEY_CACHE_MS}
+   * after it was read (every platform call needs it; one query each was most
+   * of a lookup's cost). So a key revoked by another process (`serve keys
+   * revoke`) stops working here within that bound; one revoked through this
+   * store stops at once. Unknown keys are not remembered (a new key works at once).
+   */
   async findApiKey(keyHash: string): Promise<ApiKeyInfo | null> {
+    const now = Date.now();
+    const hit = this.keyCache.get(keyHash);
+    if (hit && now - hit.at < API_KEY_CACHE_MS && now >= hit.at) return hit.info;
+    const generation = this.keyGeneration;
     const r = await this.guard(() => this.pool.query<KeyRow>("SELECT id, name, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1", [keyHash]));
-    return r.rows[0] ? keyInfo(r.rows[0]) : null;
+    const info = r.rows[0] ? keyInfo(r.rows[0]) : null;
+    if (info && generation === this.keyGeneration) {
+      if (this.keyCache.size >= 1000) this.keyCache.clear();
+      this.keyCache.set(keyHash, { info, at: now });
+    } else {
+      this.keyCache.delete(keyHash);
+    }
+    return info;
   }
 
   async listApiKeys(): Promise<ApiKeyInfo[]> {
@@ -895,6 +1009,18 @@ export class PostgresStore implements Store {
   }
 
   async revokeApiKey(idOrName: string, now: number): Promise<ApiKeyInfo | null> {
+    this.keyCache.clear();
+    this.keyGeneration++;
+    try {
+      return await this.revokeKeyRow(idOrName, now);
+    } finally {
+      // a lookup that ran during the UPDATE may have read the row before it: it is not remembered
+      this.keyCache.clear();
+      this.keyGeneration++;
+    }
+  }
+
+  private async revokeKeyRow(idOrName: string, now: number): Promise<ApiKeyInfo | null> {
     return this.guard(async () => {
       const cols = "id, name, scopes, created_at, revoked_at";
       if (/^[0-9]+$/.test(idOrName) && Number(idOrName) <= Number.MAX_SAFE_INTEGER) {
