@@ -126,7 +126,7 @@ function notAnImage(head: Uint8Array): HashError {
   if (kind === "text") return new HashError("NOT_AN_IMAGE", "not an image: this is a text file");
   return new HashError(
     "NOT_AN_IMAGE",
-    "not an image: the content is not JPEG, PNG, WebP, GIF, AVIF or TIFF (the file name does not matter)",
+    "not an image: the content is not JPEG, PNG, WebP, GIF, HEIC, AVIF or TIFF (the file name does not matter)",
   );
 }
 
