@@ -132,4 +132,74 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "hashsafe_create_case: a new case (idempotency claim, case, hashes, entries, pending feed rows, sealed answer) in one call",
+    sql: `
+      -- One round trip for PostgresStore.createCase when no quota is counted. Each statement runs
+      -- with a fresh snapshot (READ COMMITTED), as the statements of the multi-statement path do:
+      -- the claim first (a second request with the key waits for the first's commit), then the case
+      -- row, the hash rows (inserted, or locked by DO UPDATE, in (type, value) order), the entries,
+      -- the pending rows of hashes no other case holds (read after those locks), the answer.
+      -- Answers the case's row id, or (key taken) the earlier request's record.
+      -- Errors: 40001 (the record vanished: run again), HS001 (more distinct hashes than p_max_per_case).
+      CREATE FUNCTION hashsafe_create_case(
+        p_key text, p_request text, p_expires bigint, p_idem_now bigint, p_now bigint,
+        p_public_id text, p_secret text, p_client_name text, p_client_version text,
+        p_hash_public_ids text[], p_types text[], p_values text[], p_entry_ids text[],
+        p_max_per_case integer, p_status integer, p_sealed bytea
+      ) RETURNS TABLE (case_id bigint, request_digest text, status integer, sealed bytea, expires_at bigint)
+      LANGUAGE plpgsql AS $fn$
+      #variable_conflict use_column
+      DECLARE
+        cid bigint;
+        hids bigint[];
+      BEGIN
+        IF p_key IS NOT NULL THEN
+          INSERT INTO idempotency AS i (key_digest, request_digest, status, sealed, expires_at)
+          VALUES (p_key, p_request, 0, '\\x'::bytea, p_expires)
+          ON CONFLICT (key_digest) DO UPDATE SET request_digest = EXCLUDED.request_digest, status = 0, sealed = EXCLUDED.sealed,
+            expires_at = EXCLUDED.expires_at
+          WHERE i.expires_at <= p_idem_now;
+          IF NOT FOUND THEN
+            RETURN QUERY SELECT NULL::bigint, i.request_digest, i.status, i.sealed, i.expires_at FROM idempotency i
+              WHERE i.key_digest = p_key AND i.status > 0;
+            IF NOT FOUND THEN
+              RAISE EXCEPTION 'idempotency record vanished' USING ERRCODE = '40001';
+            END IF;
+            RETURN;
+          END IF;
+        END IF;
+        IF p_max_per_case IS NOT NULL AND cardinality(p_types) > p_max_per_case THEN
+          RAISE EXCEPTION 'hashes_per_case' USING ERRCODE = 'HS001';
+        END IF;
+        INSERT INTO cases (public_id, secret_hash, client_name, client_version, created_at)
+        VALUES (p_public_id, p_secret, p_client_name, p_client_version, p_now) RETURNING id INTO cid;
+        WITH h AS (
+          INSERT INTO hashes (public_id, type, value, active, updated_at)
+          SELECT x.p, x.t, x.v, false, p_now FROM unnest(p_hash_public_ids, p_types, p_values) AS x(p, t, v) ORDER BY x.t, x.v
+          ON CONFLICT (type, value) DO UPDATE SET value = EXCLUDED.value
+          RETURNING id, type, value
+        )
+        SELECT array_agg(h.id ORDER BY x.n) INTO hids
+        FROM unnest(p_types, p_values) WITH ORDINALITY AS x(t, v, n) JOIN h ON h.type = x.t AND h.value = x.v;
+        INSERT INTO case_hashes (case_id, hash_id, position, active, updated_at, entry_id, added_at)
+        SELECT cid, x.h, (x.n - 1)::integer, true, p_now, x.e, p_now FROM unnest(hids, p_entry_ids) WITH ORDINALITY AS x(h, e, n);
+        INSERT INTO feed_pending (hash_id, case_id, since)
+        SELECT x.h, cid, p_now FROM unnest(hids) WITH ORDINALITY AS x(h, n)
+        WHERE NOT EXISTS (SELECT 1 FROM case_hashes ch WHERE ch.hash_id = x.h AND ch.active AND ch.case_id <> cid)
+        ORDER BY x.n
+        ON CONFLICT (hash_id) DO NOTHING;
+        IF p_key IS NOT NULL THEN
+          IF p_status < 300 THEN
+            UPDATE idempotency SET status = p_status, sealed = p_sealed WHERE key_digest = p_key;
+          ELSE
+            DELETE FROM idempotency WHERE key_digest = p_key;
+          END IF;
+        END IF;
+        RETURN QUERY SELECT cid, NULL::text, NULL::integer, NULL::bytea, NULL::bigint;
+      END;
+      $fn$;
+    `,
+  },
 ];

@@ -545,6 +545,11 @@ export class PostgresStore implements Store {
    * {@link putCaseHashes} on a case that holds nothing yet.
    */
   async createCase(input: Parameters<Store["createCase"]>[0], commit: Commit<CaseHashesResult>): Promise<Committed<CaseHashesResult>> {
+    const limits = input.limits;
+    if (limits?.subject === undefined || limits.day === undefined) {
+      const one = await this.createCaseInOneCall(input, commit);
+      if (one) return one;
+    }
     return this.tx(async (c): Promise<Committed<CaseHashesResult>> => {
       const idem = commit.idempotency;
       const replayed = await this.claim(c, idem);
@@ -633,6 +638,74 @@ export class PostgresStore implements Store {
       );
       return { result, answer };
     });
+  }
+
+  /**
+   * A new case in one round trip, one implicit transaction (the
+   * hashsafe_create_case function of migration 3): when no quota is counted
+   * and the answer does not depend on the case's row id (it is sealed with the
+   * writes, before the id is known: respond is asked twice with two made-up
+   * ids and must give the same answer; otherwise null, and the caller takes the
+   * multi-statement path).
+   */
+  private async createCaseInOneCall(
+    input: Parameters<Store["createCase"]>[0],
+    commit: Commit<CaseHashesResult>,
+  ): Promise<Committed<CaseHashesResult> | null> {
+    const distinct = new Map<string, CanonicalHash>();
+    for (const h of input.hashes) if (!distinct.has(`${h.type}:${h.value}`)) distinct.set(`${h.type}:${h.value}`, h);
+    const list = [...distinct.values()];
+    const idem = commit.idempotency;
+    for (let attempt = 0; ; attempt++) {
+      const publicIds = list.map(() => input.newHashId());
+      const entryIds = list.map(() => input.newHashId());
+      const entries = new Map<string, CaseEntry>(list.map((h, i) => [`${h.type}:${h.value}`, { entryId: entryIds[i], type: h.type, value: h.value }]));
+      const resultFor = (caseRowId: number): CaseHashesResult => ({
+        caseRowId,
+        caseId: input.caseId,
+        entries: input.hashes.map((h) => entries.get(`${h.type}:${h.value}`)!),
+      });
+      const answer = commit.respond(resultFor(-1));
+      const other = commit.respond(resultFor(-2));
+      if (answer.status !== other.status || JSON.stringify(answer.body) !== JSON.stringify(other.body)) return null;
+      try {
+        const r = await this.pool.query<{ case_id: number | null; request_digest: string; status: number; sealed: Buffer; expires_at: number }>(
+          "SELECT * FROM hashsafe_create_case($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+          [
+            idem?.keyDigest ?? null,
+            idem?.requestDigest ?? null,
+            idem?.expiresAt ?? null,
+            idem?.now ?? null,
+            input.now,
+            input.caseId,
+            input.secretHash,
+            input.client.name,
+            input.client.version,
+            publicIds,
+            list.map((h) => h.type),
+            list.map((h) => h.value),
+            entryIds,
+            input.limits?.hashesPerCase ?? null,
+            answer.status,
+            idem && answer.status < 300 ? idem.seal(JSON.stringify(answer.body)) : Buffer.alloc(0),
+          ],
+        );
+        const row = r.rows[0];
+        if (row.case_id === null) {
+          return { replayed: { requestDigest: row.request_digest, status: row.status, sealed: row.sealed, expiresAt: row.expires_at } };
+        }
+        return { result: resultFor(row.case_id), answer };
+      } catch (err) {
+        if ((err as { code?: string }).code === "HS001") {
+          throw new LimitError("hashes_per_case", input.limits!.hashesPerCase!, 0);
+        }
+        if ((retryable(err) || idCollision(err)) && attempt < 8) {
+          await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * (attempt + 1)));
+          continue;
+        }
+        throw asStorageError(err);
+      }
+    }
   }
 
   async addHashes(input: Parameters<Store["addHashes"]>[0], commit: Commit<CaseHashesResult>): Promise<Committed<CaseHashesResult>> {
