@@ -30,6 +30,14 @@ import { checkConfig, DEFAULT_CONFIG, type Lang, local, type PageConfig, pickLan
 type Key = keyof (typeof web)["en"];
 type Params = Record<string, string | number>;
 
+const plurals = new Map<string, Intl.PluralRules>();
+/** One Intl.PluralRules per language (making one is slow, and the list asks often). */
+function pluralRules(l: string): Intl.PluralRules {
+  let r = plurals.get(l);
+  if (!r) plurals.set(l, (r = new Intl.PluralRules(l)));
+  return r;
+}
+
 function t(key: Key, params: Params = {}): string {
   const entry = (web[lang] as Record<string, unknown>)[key] ?? (web.en as Record<string, unknown>)[key];
   let s: string;
@@ -37,7 +45,7 @@ function t(key: Key, params: Params = {}): string {
   else if (entry && typeof entry === "object") {
     const forms = entry as { one: string; other: string };
     const n = Number(params.count ?? 0);
-    s = new Intl.PluralRules(lang).select(n) === "one" ? forms.one : forms.other;
+    s = pluralRules(lang).select(n) === "one" ? forms.one : forms.other;
   } else s = key;
   return s.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
@@ -70,7 +78,8 @@ type Screen = "intro" | "choose" | "confirm" | "pending" | "done" | "status";
 interface Item {
   id: number;
   file: File;
-  thumb: string;
+  /** The picture as a blob: URL, made when first needed (making 200 at once is slow): see {@link thumbUrl}. */
+  thumb?: string;
   state: "waiting" | "working" | "done" | "error";
   result?: BrowserHashResult;
   error?: { key: Key; params?: Params };
@@ -119,7 +128,7 @@ function announce(text: string): void {
 
 function quickExit(): void {
   // Replace this page (no new history entry) and drop what is in memory.
-  for (const it of items) URL.revokeObjectURL(it.thumb);
+  for (const it of items) if (it.thumb) URL.revokeObjectURL(it.thumb);
   items = [];
   hashQueue.length = 0;
   thumbQueue.length = 0;
@@ -187,6 +196,8 @@ function setLang(l: Lang): void {
 function go(s: Screen): void {
   screen = s;
   render(true);
+  // The workers start (and compile their WebAssembly) while the person chooses, not when the pictures arrive.
+  if (s === "choose" && !hasher) setTimeout(getHasher, 0);
 }
 
 function render(moveFocus: boolean): void {
@@ -400,6 +411,12 @@ function watchThumb(it: Item, img: HTMLImageElement): void {
   thumbWatch.observe(img);
 }
 
+/** The item's picture as a blob: URL (local to this page, never on the network), made once. */
+function thumbUrl(it: Item): string {
+  it.thumb ??= URL.createObjectURL(it.file);
+  return it.thumb;
+}
+
 function pumpThumbs(): void {
   while (thumbsLoading < THUMBS_AT_ONCE && thumbQueue.length > 0) {
     const it = thumbQueue.shift()!;
@@ -412,7 +429,7 @@ function pumpThumbs(): void {
     };
     img.addEventListener("load", settled, { once: true });
     img.addEventListener("error", settled, { once: true });
-    img.src = it.thumb;
+    img.src = thumbUrl(it);
   }
 }
 
@@ -422,7 +439,7 @@ function removeItem(it: Item): void {
   const img = it.node?.querySelector("img");
   if (img) thumbWatch?.unobserve(img);
   if (it.result && !items.some((x) => x.result?.hash === it.result!.hash)) sessionThumbs.delete(it.result.hash);
-  URL.revokeObjectURL(it.thumb);
+  if (it.thumb) URL.revokeObjectURL(it.thumb);
   markDuplicates();
   render(false);
   ($("choose-files") as HTMLElement).focus();
@@ -515,7 +532,7 @@ function getHasher(): Hasher {
 function addFiles(files: File[]): void {
   if (files.length === 0) return;
   const fresh: Item[] = [];
-  for (const file of files) fresh.push({ id: nextItem++, file, thumb: URL.createObjectURL(file), state: "waiting" });
+  for (const file of files) fresh.push({ id: nextItem++, file, state: "waiting" });
   items.push(...fresh);
   hashQueue.push(...fresh);
   confirmError = "";
@@ -548,7 +565,7 @@ async function hashItem(h: Hasher, it: Item): Promise<void> {
     // Pictures over the limit are refused from their header in the worker, before decoding.
     it.result = await h.hash(it.file, { mode: "full" });
     it.state = "done";
-    if (!it.removed && !sessionThumbs.has(it.result.hash)) sessionThumbs.set(it.result.hash, it.thumb);
+    if (!it.removed && !sessionThumbs.has(it.result.hash)) sessionThumbs.set(it.result.hash, thumbUrl(it));
   } catch (err) {
     // The first bytes say what a file that is not a picture is (read only for the ones that failed).
     const head = await it.file.slice(0, 64).arrayBuffer().then((b) => new Uint8Array(b), () => new Uint8Array(0));
