@@ -117,13 +117,13 @@ function keyJson(k: ApiKeyInfo): Record<string, unknown> {
 }
 
 async function serve(o: ServeOptions): Promise<void> {
-  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new UsageError("--tls-cert and --tls-key go together");
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new UsageError(tr("cli.serve.tlsPair"));
   let tls: { cert: Buffer; key: Buffer } | undefined;
   if (o.tlsCert && o.tlsKey) {
     try {
       tls = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
     } catch (err) {
-      throw new UsageError(`cannot read the TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(tr("cli.serve.tlsRead", { error: err instanceof Error ? err.message : String(err) }));
     }
   }
   const db = o.db ?? defaultDbPath();
@@ -181,10 +181,10 @@ async function serve(o: ServeOptions): Promise<void> {
   if (o.format === "json") {
     process.stdout.write(`${JSON.stringify({ url: server.url, db: dbShown })}\n`);
   } else {
-    process.stdout.write(`hashsafe server listening on ${server.url} (API under ${server.url}/v1, database ${dbShown})\n`);
+    process.stdout.write(tr("cli.serve.listening", { url: server.url, db: dbShown }) + "\n");
     if (!tls && !isLoopback(o.host)) {
       process.stderr.write(
-        "warning: plain HTTP on a non-loopback address; clients refuse it. Use --tls-cert/--tls-key or a TLS reverse proxy.\n",
+        tr("cli.serve.plainHttp"),
       );
     }
   }
@@ -212,45 +212,45 @@ function isLoopback(host: string): boolean {
 export function registerServe(program: Command): void {
   const cmd = program
     .command("serve")
-    .description("Run the reference hash-sharing server (API v1) on an embedded SQLite database, until Ctrl-C.")
-    .option("--host <address>", "address to listen on", DEFAULT_HOST)
-    .option("--port <port>", "port to listen on (0: any free port)", parsePort, DEFAULT_PORT)
+    .description(tr("cli.serve.help.description"))
+    .option("--host <address>", tr("cli.serve.help.host"), DEFAULT_HOST)
+    .option("--port <port>", tr("cli.serve.help.port"), parsePort, DEFAULT_PORT)
     .option(
       "--db <path|url>",
-      "SQLite database file, or :memory:, or postgres://user@host/db for several processes on one PostgreSQL (default: the user's data directory, hashsafe/server.db)",
+      tr("cli.serve.help.db"),
     )
-    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)")
-    .option("--tls-key <file>", "the PEM private key of --tls-cert")
-    .addOption(new Option("--log-level <level>", "log detail (JSON lines on stderr)").choices(LOG_LEVELS).default("info"))
-    .option("--trust-proxy", "take the client address from X-Forwarded-For (only behind your own reverse proxy)")
-    .option("--rate-address <rate[:burst]>", "requests per second per client address", parseRate("--rate-address"))
-    .option("--rate-case <rate[:burst]>", "requests per second per case", parseRate("--rate-case"))
-    .option("--no-rate-limit", "turn the rate limits off (benchmarks, private networks)")
-    .option("--init", "accept a 0-byte or foreign database file and make it a hashsafe database (refused otherwise)")
-    .option("--key-file <file>", "the server key file (default: beside the database, <db>.key; made at first start)")
-    .option("--feed-batch <seconds>", "publish the feed in batches this often (0: after every write, no unlinkability)", parseCount("--feed-batch"))
-    .option("--feed-min-cases <n>", "fewest cases a feed batch mixes, unless a change waited --feed-max-delay", parseCount("--feed-min-cases", 1))
-    .option("--feed-max-delay <seconds>", "longest a change waits for other cases before it is published", parseCount("--feed-max-delay"))
-    .option("--quota-address <cases:hashes>", `new cases and hashes per client address per day (default ${DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : "none"})`, parseQuota("--quota-address"))
-    .option("--quota-intake <cases:hashes>", `new cases and hashes per intake key per day (default ${DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : "none"})`, parseQuota("--quota-intake"))
-    .option("--max-hashes-per-case <n>", `most hashes one case may hold (default ${DEFAULT_QUOTAS.hashesPerCase})`, parseCount("--max-hashes-per-case", 1))
-    .option("--no-quotas", "turn the daily quotas and the per-case cap off (benchmarks, private networks)")
-    .option("--min-free-disk <MiB>", `answer 503 to new data when the database's disk has less free (default ${DEFAULT_STORAGE.minFreeBytes / 2 ** 20})`, parseCount("--min-free-disk"))
-    .option("--cors-origin <origin...>", "let the intake page hosted at this origin call the API (repeatable; none by default)")
-    .option("--web-config <file>", "the intake page's config file, served as /config.json (see docs/intake-page.md)")
-    .option("--no-web", "do not serve the intake page at /")
-    .addOption(new Option("--format <format>", "how to print the start line").choices(["text", "json"]))
+    .option("--tls-cert <file>", tr("cli.serve.help.tlsCert"))
+    .option("--tls-key <file>", tr("cli.serve.help.tlsKey"))
+    .addOption(new Option("--log-level <level>", tr("cli.serve.help.logLevel")).choices(LOG_LEVELS).default("info"))
+    .option("--trust-proxy", tr("cli.serve.help.trustProxy"))
+    .option("--rate-address <rate[:burst]>", tr("cli.serve.help.rateAddress"), parseRate("--rate-address"))
+    .option("--rate-case <rate[:burst]>", tr("cli.serve.help.rateCase"), parseRate("--rate-case"))
+    .option("--no-rate-limit", tr("cli.serve.help.noRateLimit"))
+    .option("--init", tr("cli.serve.help.init"))
+    .option("--key-file <file>", tr("cli.serve.help.keyFile"))
+    .option("--feed-batch <seconds>", tr("cli.serve.help.feedBatch"), parseCount("--feed-batch"))
+    .option("--feed-min-cases <n>", tr("cli.serve.help.feedMinCases"), parseCount("--feed-min-cases", 1))
+    .option("--feed-max-delay <seconds>", tr("cli.serve.help.feedMaxDelay"), parseCount("--feed-max-delay"))
+    .option("--quota-address <cases:hashes>", tr("cli.serve.help.quotaAddress", { default: DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-address"))
+    .option("--quota-intake <cases:hashes>", tr("cli.serve.help.quotaIntake", { default: DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-intake"))
+    .option("--max-hashes-per-case <n>", tr("cli.serve.help.maxHashes", { default: DEFAULT_QUOTAS.hashesPerCase === false ? tr("cli.serve.none") : DEFAULT_QUOTAS.hashesPerCase }), parseCount("--max-hashes-per-case", 1))
+    .option("--no-quotas", tr("cli.serve.help.noQuotas"))
+    .option("--min-free-disk <MiB>", tr("cli.serve.help.minFreeDisk", { default: DEFAULT_STORAGE.minFreeBytes / 2 ** 20 }), parseCount("--min-free-disk"))
+    .option("--cors-origin <origin...>", tr("cli.serve.help.corsOrigin"))
+    .option("--web-config <file>", tr("cli.serve.help.webConfig"))
+    .option("--no-web", tr("cli.serve.help.noWeb"))
+    .addOption(new Option("--format <format>", tr("cli.serve.help.format")).choices(["text", "json"]))
     .action(async (o: ServeOptions) => serve(o));
 
-  const keys = cmd.command("keys").description("Manage the platforms' API keys (stored only as SHA-256 hashes).");
+  const keys = cmd.command("keys").description(tr("cli.serve.help.keys"));
 
   keys
     .command("create")
-    .description("Create a platform API key and print it once.")
-    .requiredOption("--name <name>", "who the key is for, e.g. the platform's name")
-    .requiredOption("--scopes <list>", "comma-separated: feed:read, lookup, feedback:write")
-    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .description(tr("cli.serve.help.keysCreate"))
+    .requiredOption("--name <name>", tr("cli.serve.help.keyName"))
+    .requiredOption("--scopes <list>", tr("cli.serve.help.keyScopes"))
+    .option("--db <path|url>", tr("cli.serve.help.keysDb"))
+    .addOption(new Option("--format <format>", tr("cli.serve.help.outputFormat")).choices(["text", "json"]))
     .action(async (_o: unknown, c: Command) => {
       const o = c.optsWithGlobals() as { name: string; scopes: string; db?: string };
       let scopes: Scope[];
@@ -268,9 +268,7 @@ export function registerServe(program: Command): void {
           process.stdout.write(`${JSON.stringify({ ...keyJson(info), key })}\n`);
         } else {
           process.stdout.write(
-            `Created key ${info.id} "${info.name}" with scopes ${info.scopes.join(", ")}.\n` +
-              `The key is shown only this once; give it to the platform over a secure channel:\n\n  ${key}\n\n` +
-              `It is used as: Authorization: Bearer ${key.slice(0, 8)}...\n`,
+            tr("cli.serve.keyCreated", { id: String(info.id), name: info.name, scopes: info.scopes.join(", "), key, prefix: key.slice(0, 8) }) + "\n",
           );
         }
       } finally {
@@ -280,9 +278,9 @@ export function registerServe(program: Command): void {
 
   keys
     .command("list")
-    .description("List the API keys (names, scopes, dates; never the keys).")
-    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .description(tr("cli.serve.help.keysList"))
+    .option("--db <path|url>", tr("cli.serve.help.keysDb"))
+    .addOption(new Option("--format <format>", tr("cli.serve.help.outputFormat")).choices(["text", "json"]))
     .action(async (_o: unknown, c: Command) => {
       const store = await openStore(c.optsWithGlobals().db);
       try {
@@ -292,7 +290,7 @@ export function registerServe(program: Command): void {
           return;
         }
         if (list.length === 0) {
-          process.stdout.write("No API keys yet. Create one with: hashsafe serve keys create --name NAME --scopes feed:read,lookup\n");
+          process.stdout.write(tr("cli.serve.noKeys"));
           return;
         }
         const rows = [["ID", "NAME", "SCOPES", "CREATED", "STATUS"]];
@@ -302,7 +300,7 @@ export function registerServe(program: Command): void {
             k.name,
             k.scopes.join(","),
             new Date(k.createdAt).toISOString(),
-            k.revokedAt === null ? "active" : `revoked ${new Date(k.revokedAt).toISOString()}`,
+            k.revokedAt === null ? tr("cli.serve.keyActive") : tr("cli.serve.keyRevokedAt", { date: new Date(k.revokedAt).toISOString() }),
           ]);
         }
         const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -314,17 +312,17 @@ export function registerServe(program: Command): void {
 
   keys
     .command("revoke")
-    .description("Revoke an API key by id or name; it stops working at once.")
-    .argument("<key>", "the key's id or name (see keys list)")
-    .option("--db <path|url>", "SQLite database file or postgres:// URL (default: the user's data directory)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .description(tr("cli.serve.help.keysRevoke"))
+    .argument("<key>", tr("cli.serve.help.keyArg"))
+    .option("--db <path|url>", tr("cli.serve.help.keysDb"))
+    .addOption(new Option("--format <format>", tr("cli.serve.help.outputFormat")).choices(["text", "json"]))
     .action(async (idOrName: string, _o: unknown, c: Command) => {
       const store = await openStore(c.optsWithGlobals().db);
       try {
         const k = await store.revokeApiKey(idOrName, Date.now());
-        if (!k) throw new UsageError(`no active key with id or name "${idOrName}" (see: hashsafe serve keys list)`);
+        if (!k) throw new UsageError(tr("cli.serve.noSuchKey", { key: idOrName }));
         if (formatOf(c) === "json") process.stdout.write(`${JSON.stringify(keyJson(k))}\n`);
-        else process.stdout.write(`Revoked key ${k.id} "${k.name}".\n`);
+        else process.stdout.write(tr("cli.serve.keyRevoked", { id: String(k.id), name: k.name }) + "\n");
       } finally {
         await store.close();
       }
