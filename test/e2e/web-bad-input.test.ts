@@ -7,14 +7,14 @@
  * parts is hashed and sent, with a warning (copies flattened onto a
  * background may not match).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { web } from "../../src/i18n/web.ts";
 import type { RunningServer } from "../../src/server/index.ts";
-import { FIXTURES } from "../helpers.ts";
+import { FIXTURES, ROOT } from "../helpers.ts";
 import { buildPage, encodePng, launch, onScreen, startWithPage } from "./browser-support.ts";
 import { removeDir, tempDir } from "./e2e-support.ts";
 
@@ -23,6 +23,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   dir = tempDir("hashsafe-webbad-");
+  mkdirSync(path.join(ROOT, "test-output", "screenshots"), { recursive: true });
   server = await startWithPage(path.join(dir, "db.sqlite"), (await buildPage()).web);
 }, 120_000);
 afterAll(async () => {
@@ -74,6 +75,7 @@ for (const lang of ["es", "en"] as const) {
         await onScreen(page, "choose");
         await page.setInputFiles("#file-input", files.map(({ name, mimeType, buffer }) => ({ name, mimeType, buffer })));
         await page.waitForFunction(() => document.querySelectorAll("#items li").length === 9 && !document.querySelector("#items progress"), null, { timeout: 30_000 });
+        await page.screenshot({ path: path.join(ROOT, "test-output", "screenshots", `${lang}-1280-state-bad-input.png`), fullPage: true });
         const rows = await page.$$eval("#items li", (lis) => lis.map((li) => ({ state: li.getAttribute("data-state"), code: li.getAttribute("data-code"), text: li.querySelector(".item-body")!.textContent ?? "" })));
         const words = web[lang] as unknown as Record<string, string>;
         const other = web[lang === "es" ? "en" : "es"] as unknown as Record<string, string>;
