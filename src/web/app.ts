@@ -428,7 +428,11 @@ function pumpThumbs(): void {
       pumpThumbs();
     };
     img.addEventListener("load", settled, { once: true });
-    img.addEventListener("error", settled, { once: true });
+    img.addEventListener("error", () => {
+      // Not a picture the browser can show (a PDF, a video, a damaged file): the plain grey box, not a broken image.
+      img.removeAttribute("src");
+      settled();
+    }, { once: true });
     img.src = thumbUrl(it);
   }
 }
