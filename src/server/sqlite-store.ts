@@ -1,6 +1,8 @@
 /**
  * The SQLite store (better-sqlite3): one file, WAL mode, versioned migrations;
- * `:memory:` for tests. Every write method is one IMMEDIATE transaction.
+ * `:memory:` for tests. Every write method is atomic (a savepoint); the writes
+ * that arrive in one turn of the event loop share one IMMEDIATE transaction and
+ * one commit (group commit, see `write`), and each is answered after that commit.
  *
  * One process per file: the connection takes SQLite's EXCLUSIVE locking mode
  * and holds the write lock from the start, so a second server on the same file
