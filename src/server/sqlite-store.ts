@@ -208,6 +208,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q;
   /** writes waiting for the next group commit (see {@link write}) */
+  /** findApiKey's answers by key hash (see there) */
+  private readonly keyCache = new Map<string, ApiKeyInfo>();
   private readonly pendingWrites: { run: () => unknown; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
 
   private constructor(db: Database.Database, path: string) {
@@ -740,9 +742,21 @@ export class SqliteStore implements Store {
     return this.guard(() => keyInfo(this.q.insertKey.get(input.name, input.keyHash, input.scopes.join(","), input.now)!));
   }
 
+  /**
+   * A known key is answered from memory: only this connection writes the file
+   * (EXCLUSIVE locking), and revokeApiKey forgets them all, so the answer is
+   * always the file's. Unknown keys are not remembered.
+   */
   async findApiKey(keyHash: string): Promise<ApiKeyInfo | null> {
+    const hit = this.keyCache.get(keyHash);
+    if (hit) return hit;
     const r = this.guard(() => this.q.keyByHash.get(keyHash));
-    return r ? keyInfo(r) : null;
+    const info = r ? keyInfo(r) : null;
+    if (info) {
+      if (this.keyCache.size >= 1000) this.keyCache.clear();
+      this.keyCache.set(keyHash, info);
+    }
+    return info;
   }
 
   async listApiKeys(): Promise<ApiKeyInfo[]> {
@@ -750,6 +764,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeApiKey(idOrName: string, now: number): Promise<ApiKeyInfo | null> {
+    this.keyCache.clear();
     const r = this.guard(() =>
       /^[0-9]+$/.test(idOrName)
         ? (this.q.revokeKeyById.get(now, Number(idOrName)) ?? this.q.revokeKeyByName.get(now, idOrName))
