@@ -114,6 +114,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if ("requestTimeout" in node) {
     node.requestTimeout = 30_000;
     node.headersTimeout = 20_000;
+    // Keep idle connections open well past the clients' own keep-alive (undici: 4 s, from the
+    // server's Keep-Alive hint less 1 s), so the server never closes a socket at the moment a
+    // client reuses it (a read ECONNRESET on an ordinary request under load). Below headersTimeout.
+    node.keepAliveTimeout = 15_000;
   }
   const port = (node.address() as AddressInfo).port;
   const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
