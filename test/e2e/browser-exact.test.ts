@@ -5,16 +5,14 @@
  * the project's fixtures, and EXIF-rotated photos made here, in both modes,
  * with and without orientation.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import sharp from "sharp";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/server/index.ts";
-import { BIN, CONFORMANCE, FIXTURES, hexDistance, ROOT } from "../helpers.ts";
-import { browser, buildPage, closeBrowser, encodePng, serveFixtures, startWithPage } from "./browser-support.ts";
+import { CONFORMANCE, FIXTURES, hexDistance, ROOT } from "../helpers.ts";
+import { browser, buildPage, cliHashes, closeBrowser, encodePng, hashInWorker, serveFixtures, startWithPage } from "./browser-support.ts";
 import { removeDir, tempDir } from "./e2e-support.ts";
 
 interface Hashed {
@@ -33,41 +31,9 @@ let page: Page;
 const files = new Map<string, Buffer>();
 const paths = new Map<string, string>();
 
-async function cli(args: string[], list: string[]): Promise<Map<string, Hashed>> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, "hash", "--format", "ndjson", "--dihedral", ...args, ...list], {
-    maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-  const out = new Map<string, Hashed>();
-  for (const line of stdout.trim().split("\n")) {
-    const r = JSON.parse(line) as Hashed & { path: string };
-    out.set(path.basename(r.path), r);
-  }
-  return out;
-}
+const cli = (args: string[], list: string[]) => cliHashes<Hashed>(args, list);
 
-async function inBrowser(names: string[], options: Record<string, unknown>): Promise<Map<string, Hashed>> {
-  const results = await page.evaluate(
-    async ({ names, options }) => {
-      const worker = new Worker("/worker.js", { type: "module" });
-      const out: Record<string, unknown> = {};
-      let id = 0;
-      for (const name of names) {
-        const bytes = await (await fetch(`/__fixtures/${encodeURIComponent(name)}`)).arrayBuffer();
-        const my = ++id;
-        out[name] = await new Promise((resolve) => {
-          worker.onmessage = (ev: MessageEvent) => {
-            if (ev.data.id === my) resolve(ev.data.ok ? ev.data.result : { error: ev.data.error });
-          };
-          worker.postMessage({ id: my, bytes, options }, [bytes]);
-        });
-      }
-      worker.terminate();
-      return out;
-    },
-    { names, options },
-  );
-  return new Map(Object.entries(results as Record<string, Hashed>));
-}
+const inBrowser = (names: string[], options: Record<string, unknown>) => hashInWorker<Hashed>(page, names, options);
 
 /**
  * PNGs of every colour type and bit depth, with and without transparency,

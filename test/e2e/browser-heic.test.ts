@@ -7,15 +7,13 @@
  * files. The HEIC decoder is a chunk of its own, fetched from the page's
  * origin only when the first HEIC is hashed.
  */
-import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/server/index.ts";
-import { BIN, FIXTURES, hexDistance } from "../helpers.ts";
-import { browser, buildPage, closeBrowser, type RecordedRequest, recordRequests, serveFixtures, startWithPage } from "./browser-support.ts";
+import { FIXTURES, hexDistance } from "../helpers.ts";
+import { browser, buildPage, cliHashes, closeBrowser, hashInWorker, type RecordedRequest, recordRequests, serveFixtures, startWithPage } from "./browser-support.ts";
 import { ensureBuilt, removeDir, tempDir } from "./e2e-support.ts";
 
 interface Hashed {
@@ -38,44 +36,10 @@ let requests: RecordedRequest[];
 const consoleErrors: string[] = [];
 const files = new Map<string, Buffer>();
 
-async function cli(args: string[], names: string[]): Promise<Map<string, Hashed>> {
-  const list = names.map((n) => path.join(dir, n));
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, "hash", "--format", "ndjson", "--dihedral", ...args, ...list], {
-    maxBuffer: 16 * 1024 * 1024,
-    env: { ...process.env, CI: "true" },
-  }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-  const out = new Map<string, Hashed>();
-  for (const line of stdout.trim().split("\n")) {
-    const r = JSON.parse(line) as Hashed & { path: string };
-    out.set(path.basename(r.path), r);
-  }
-  return out;
-}
+const cli = (args: string[], names: string[]) => cliHashes<Hashed>(args, names.map((n) => path.join(dir, n)));
 
 /** Hash the named fixtures in one fresh worker of the page (`/worker.js`, as the page loads it). */
-async function inBrowser(names: string[], options: Record<string, unknown>): Promise<Map<string, Hashed>> {
-  const results = await page.evaluate(
-    async ({ names, options }) => {
-      const worker = new Worker("/worker.js", { type: "module" });
-      const out: Record<string, unknown> = {};
-      let id = 0;
-      for (const name of names) {
-        const bytes = await (await fetch(`/__fixtures/${encodeURIComponent(name)}`)).arrayBuffer();
-        const my = ++id;
-        out[name] = await new Promise((resolve) => {
-          worker.onmessage = (ev: MessageEvent) => {
-            if (ev.data.id === my) resolve(ev.data.ok ? ev.data.result : { error: ev.data.error });
-          };
-          worker.postMessage({ id: my, bytes, options }, [bytes]);
-        });
-      }
-      worker.terminate();
-      return out;
-    },
-    { names, options },
-  );
-  return new Map(Object.entries(results as Record<string, Hashed>));
-}
+const inBrowser = (names: string[], options: Record<string, unknown>) => hashInWorker<Hashed>(page, names, options);
 
 function compare(node: Map<string, Hashed>, browser: Map<string, Hashed>, names: string[]): string[] {
   const diffs: string[] = [];

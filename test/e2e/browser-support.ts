@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type RunningServer, startServer, type StartOptions } from "../../src/server/index.ts";
-import { ROOT } from "../helpers.ts";
+import { BIN, ROOT } from "../helpers.ts";
 
 export const CHROMIUM = process.env.HASHSAFE_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -209,4 +209,49 @@ export function encodePng(o: {
   const cut = data.length >> 1;
   parts.push(chunk("IDAT", data.subarray(0, cut)), chunk("IDAT", data.subarray(cut)), chunk("IEND", Buffer.alloc(0)));
   return Buffer.concat(parts);
+}
+
+/**
+ * `hashsafe hash --format ndjson --dihedral ARGS FILES`: the CLI's records by file name
+ * (its exit status is not looked at: error records are records too).
+ */
+export async function cliHashes<T>(args: readonly string[], files: readonly string[]): Promise<Map<string, T>> {
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, "hash", "--format", "ndjson", "--dihedral", ...args, ...files], {
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, CI: "true" },
+  }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+  const out = new Map<string, T>();
+  for (const line of stdout.trim().split("\n")) {
+    const r = JSON.parse(line) as T & { path: string };
+    out.set(path.basename(r.path), r);
+  }
+  return out;
+}
+
+/**
+ * Hash the named files (served under /__fixtures/, see serveFixtures) in one fresh worker of
+ * the page (`/worker.js`, as the page loads it): each name's result, or `{ error }`.
+ */
+export async function hashInWorker<T>(page: Page, names: readonly string[], options: Record<string, unknown>): Promise<Map<string, T>> {
+  const results = await page.evaluate(
+    async ({ names, options }) => {
+      const worker = new Worker("/worker.js", { type: "module" });
+      const out: Record<string, unknown> = {};
+      let id = 0;
+      for (const name of names) {
+        const bytes = await (await fetch(`/__fixtures/${encodeURIComponent(name)}`)).arrayBuffer();
+        const my = ++id;
+        out[name] = await new Promise((resolve) => {
+          worker.onmessage = (ev: MessageEvent) => {
+            if (ev.data.id === my) resolve(ev.data.ok ? ev.data.result : { error: ev.data.error });
+          };
+          worker.postMessage({ id: my, bytes, options }, [bytes]);
+        });
+      }
+      worker.terminate();
+      return out;
+    },
+    { names: [...names], options },
+  );
+  return new Map(Object.entries(results as Record<string, T>));
 }
