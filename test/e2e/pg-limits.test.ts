@@ -17,11 +17,10 @@ import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BIN, ROOT } from "../helpers.ts";
 import { ensureBuilt } from "./e2e-support.ts";
-import { type PgCluster, startPg } from "./pg-support.ts";
+import { type PgCluster, sqlAt, startPg } from "./pg-support.ts";
 import { killAll, type ServeProc, spawnServe } from "./pg-serve.ts";
 import { call, type CallOptions, expectProblem, randomPdq, tempDir } from "./server-helpers.ts";
 
@@ -61,15 +60,7 @@ const from = (url: string, method: string, p: string, o: CallOptions & { address
 
 const createBody = () => ({ hashes: [{ type: "pdq", value: randomPdq() }], client: CLIENT });
 
-async function sql<T>(q: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    return (await c.query(q, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T>(q: string, params: unknown[] = []): Promise<T[]> => sqlAt<T>(dbUrl, q, params);
 
 async function createKey(scopes: string): Promise<string> {
   const made = await promisify(execFile)(

@@ -12,11 +12,10 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BIN, ROOT } from "../helpers.ts";
 import { ensureBuilt } from "./e2e-support.ts";
-import { type PgCluster, startPg } from "./pg-support.ts";
+import { type PgCluster, sqlAt, startPg } from "./pg-support.ts";
 import { call, randomPdq, tempDir } from "./server-helpers.ts";
 
 const CLIENT = { name: "t", version: "1" };
@@ -62,15 +61,7 @@ function serve(): Promise<Proc> {
   });
 }
 
-async function sql<T>(q: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    return (await c.query(q, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T>(q: string, params: unknown[] = []): Promise<T[]> => sqlAt<T>(dbUrl, q, params);
 
 const createBody = (value = randomPdq()) => ({ hashes: [{ type: "pdq", value }], client: CLIENT });
 

@@ -152,3 +152,14 @@ export async function startPg(): Promise<PgCluster> {
     },
   };
 }
+
+/** One query on a fresh connection to `url`: its rows. */
+export async function sqlAt<T>(url: string, q: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(q, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
