@@ -109,8 +109,27 @@ export function caseAuth(o: {
   };
 }
 
+/**
+ * SHA-256 of the API keys seen lately (those that named a key), so a
+ * platform's every call does not hash its key again: a pure memo of
+ * hashApiKey, at most 1,000 entries. Whether the key is still valid is asked
+ * of the store each time (its cache follows revocations).
+ */
+const keyDigests = new Map<string, string>();
+
+function keyDigestOf(token: string): string {
+  const hit = keyDigests.get(token);
+  if (hit !== undefined) return hit;
+  return hashApiKey(token);
+}
+
 async function keyOf(store: Store, token: string | null): Promise<ApiKeyInfo> {
-  const key = token ? await store.findApiKey(hashApiKey(token)) : null;
+  const digest = token ? keyDigestOf(token) : null;
+  const key = digest ? await store.findApiKey(digest) : null;
+  if (key && token && !keyDigests.has(token)) {
+    if (keyDigests.size >= 1000) keyDigests.clear();
+    keyDigests.set(token, digest!);
+  }
   if (!key || key.revokedAt !== null) {
     throw new ApiError("unauthorized", detail(token ? "server.auth.unknownKey" : "server.auth.keyNeeded"), undefined, {
       "www-authenticate": PLATFORM_AUTH_SCHEME,
