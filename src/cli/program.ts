@@ -41,6 +41,11 @@ const TITLES: Record<string, MessageKey> = {
   "Global Options:": "cli.help.title.globalOptions",
 };
 
+/** "[options]" and "[command]" in a usage line or a command's term, in the CLI's language. */
+function usageWords(text: string): string {
+  return text.replace(/\[options\]/g, `[${tr("cli.help.word.options")}]`).replace(/\[command\]/g, `[${tr("cli.help.word.command")}]`);
+}
+
 function helpWords(text: string): string {
   return text.replace(/(\(|, )(default|choices): /g, (_m, before: string, w: string) => `${before}${tr(w === "default" ? "cli.help.word.default" : "cli.help.word.choices")}: `);
 }
@@ -50,6 +55,12 @@ function translatedHelp(program: Command): void {
   program
     .configureHelp({
       styleTitle: (title: string) => (TITLES[title] ? tr(TITLES[title]) : title),
+      commandUsage(cmd: Command) {
+        return usageWords(Help.prototype.commandUsage.call(this, cmd));
+      },
+      subcommandTerm(cmd: Command) {
+        return usageWords(Help.prototype.subcommandTerm.call(this, cmd));
+      },
       optionDescription(option: Option) {
         return helpWords(Help.prototype.optionDescription.call(this, option));
       },
