@@ -22,8 +22,11 @@ import { DEFAULT_MAX_PIXELS, megapixels } from "./limits.ts";
 export interface HeicDecodeOptions {
   /** Refuse images with more pixels than this, from the container (default 100 megapixels). */
   maxPixels?: number;
-  /** 4 (default): RGBA; 3: RGB, alpha dropped (the stored colour of each pixel is kept). */
-  channels?: 3 | 4;
+  /**
+   * 4 (default): RGBA; 3: RGB, alpha dropped (the stored colour of each pixel
+   * is kept); "auto": RGBA when the image has an alpha plane, RGB otherwise.
+   */
+  channels?: 3 | 4 | "auto";
 }
 
 export interface HeicImage {
@@ -94,7 +97,7 @@ function heifError(e: HeifError, stage: "read" | "decode"): HashError {
  */
 export function decodeHeic(bytes: Uint8Array, options: HeicDecodeOptions = {}): HeicImage {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const channels = options.channels ?? 4;
+  const wanted = options.channels ?? 4;
   const heif = lib();
   const ctx = heif.heif_context_alloc();
   if (!ctx) throw new HashError("TOO_LARGE", "too large: not enough memory to decode this HEIC");
@@ -113,6 +116,7 @@ export function decodeHeic(bytes: Uint8Array, options: HeicDecodeOptions = {}): 
       throw new HashError("TOO_LARGE", `too large: ${width}x${height} is over the ${megapixels(maxPixels)} limit`);
     }
     const hasAlpha = heif.heif_image_handle_has_alpha_channel(h) !== 0;
+    const channels: 3 | 4 = wanted === "auto" ? (hasAlpha ? 4 : 3) : wanted;
     let decoded: ReturnType<LibHeif["heif_js_decode_image2"]>;
     try {
       decoded = heif.heif_js_decode_image2(h, heif.heif_colorspace.heif_colorspace_RGB, heif.heif_chroma.heif_chroma_interleaved_RGBA);

@@ -193,7 +193,12 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
       bytes = source;
     }
     try {
-      const heic = decodeHeic(bytes, { maxPixels, channels: 3 });
+      const heic = decodeHeic(bytes, { maxPixels, channels: "auto" });
+      if (heic.channels === 4) {
+        // an alpha plane: scanned and handled as for every other format (drop, white, black)
+        const rgba = Buffer.from(heic.data.buffer, heic.data.byteOffset, heic.data.byteLength);
+        return await fromRgba(rgba, heic.width, heic.height, format, 1, options.alpha ?? "drop");
+      }
       return { data: heic.data, width: heic.width, height: heic.height, channels: 3, format, orientation: 1 };
     } catch (err) {
       if (err instanceof HashError && err.code === "TOO_LARGE" && err.message.endsWith(" limit")) {
@@ -269,6 +274,19 @@ async function decodeWithAlpha(
   const { data, info } = await sharp(source, options).toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   if (info.channels === 3) return { data, width: info.width, height: info.height, channels: 3, format, orientation, transparent: false };
   if (info.channels !== 4) throw new HashError("BAD_PIXELS", `decoder returned ${info.channels} channels, expected 4`);
+  return fromRgba(data, info.width, info.height, format, orientation, alpha);
+}
+
+/** Decoded RGBA pixels to RGB as `alpha` says (see {@link decodeWithAlpha}); sharp's decoder and libheif's both end here. */
+async function fromRgba(
+  data: Buffer,
+  width: number,
+  height: number,
+  format: ImageFormat,
+  orientation: number,
+  alpha: AlphaMode,
+): Promise<DecodedImage> {
+  const info = { width, height };
   const n = info.width * info.height;
   let transparent = false;
   for (let p = 3; p < data.length; p += 4) {

@@ -33,6 +33,7 @@ interface Rec {
   height?: number;
   mode?: string;
   orientation?: number;
+  transparent?: boolean;
   error?: { code: string; message: string };
 }
 
@@ -87,6 +88,34 @@ describe("hashsafe hash on HEIC photos", () => {
     const raw = await hash(["--no-orient", path.join(HEIC, "tower-upright-120x160.heic")]);
     expect(raw.recs[0].hash).toBe(heic.hash);
     expect([raw.recs[0].width, raw.recs[0].height]).toEqual([120, 160]);
+  });
+
+  it("a HEIC with an alpha plane: transparent, said so, and hashed as its PNG source in each --alpha mode", async () => {
+    // the harbour photo with its left half at alpha 0 (the stored colours kept under it)
+    const heicFile = path.join(HEIC, "harbour-half-transparent-160x120.heic");
+    const pngFile = path.join(HEIC, "harbour-half-transparent-160x120.png");
+    const opaque = await hash([path.join(HEIC, "harbour-160x120.heic")]);
+    expect(opaque.recs[0].transparent).toBeUndefined();
+    expect(opaque.stderr).not.toMatch(/transparent/);
+    const got: Record<string, string> = {};
+    const report: string[] = [];
+    for (const mode of ["drop", "white", "black"]) {
+      const r = await hash(["--alpha", mode, heicFile, pngFile]);
+      expect(r.code, r.stderr).toBe(0);
+      const [heic, png] = r.recs;
+      expect(heic.error, JSON.stringify(heic.error)).toBeUndefined();
+      expect(heic.transparent, mode).toBe(true);
+      expect(png.transparent, mode).toBe(true);
+      expect(r.stderr).toMatch(/harbour-half-transparent-160x120\.heic: this picture has transparent parts/);
+      const d = hexDistance(heic.hash!, png.hash!);
+      report.push(`${mode} ${d}`);
+      expect(d, `--alpha ${mode}: HEIC ${d} bits from its PNG`).toBeLessThanOrEqual(MAX_DISTANCE);
+      got[mode] = heic.hash!;
+    }
+    // the mode changed the pixels hashed: flattened is far from the stored colours
+    const apart = hexDistance(got.drop, got.white);
+    console.log(`transparent HEIC to its PNG, by --alpha: ${report.join(", ")} bits; drop to white ${apart} bits`);
+    expect(apart).toBeGreaterThan(MAX_DISTANCE);
   });
 
   it("squash512 mode decodes the same HEIC too", async () => {
