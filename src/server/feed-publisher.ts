@@ -18,8 +18,14 @@ export interface BatchPolicy {
   intervalMs: number;
   /** fewest distinct cases a batch mixes (unless the oldest change waited maxDelayMs) */
   minCases: number;
-  /** longest a change waits for other cases, in ms */
+  /** longest an addition waits for other cases' additions, in ms */
   maxDelayMs: number;
+  /**
+   * longest a withdrawal waits for other cases' withdrawals, in ms. Longer
+   * than maxDelayMs: withdrawals are rarer, so one person's would otherwise
+   * often go out alone (linkable); a hash keeps matching until then.
+   */
+  withdrawMaxDelayMs: number;
   /** `updatedAt` of feed records is the batch time rounded down to this, in ms */
   granularityMs: number;
 }
@@ -28,6 +34,7 @@ export const DEFAULT_BATCH: BatchPolicy = {
   intervalMs: 60_000,
   minCases: 3,
   maxDelayMs: 15 * 60_000,
+  withdrawMaxDelayMs: 60 * 60_000,
   granularityMs: 60_000,
 };
 
@@ -46,7 +53,7 @@ export class FeedPublisher {
     private readonly onError: (err: unknown) => void,
   ) {
     this.immediate = policy === "immediate";
-    this.policy = policy === "immediate" ? { ...DEFAULT_BATCH, minCases: 1, maxDelayMs: 0 } : { ...DEFAULT_BATCH, ...policy };
+    this.policy = policy === "immediate" ? { ...DEFAULT_BATCH, minCases: 1, maxDelayMs: 0, withdrawMaxDelayMs: 0 } : { ...DEFAULT_BATCH, ...policy };
   }
 
   /** Start the timer (not in immediate mode). */
@@ -69,6 +76,7 @@ export class FeedPublisher {
           now: this.now(),
           minCases: force ? 0 : this.policy.minCases,
           maxDelayMs: force ? 0 : this.policy.maxDelayMs,
+          withdrawMaxDelayMs: force ? 0 : this.policy.withdrawMaxDelayMs,
           granularityMs: this.policy.granularityMs,
         });
         if (r.published) {

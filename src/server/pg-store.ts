@@ -833,7 +833,8 @@ export class PostgresStore implements Store {
           if (kind.length === 0) return [];
           const cases = new Set(kind.map((r) => r.case_id)).size;
           const oldest = Math.min(...kind.map((r) => r.since));
-          return cases >= policy.minCases || policy.now - oldest >= policy.maxDelayMs ? kind : [];
+          const wait = held ? policy.maxDelayMs : (policy.withdrawMaxDelayMs ?? policy.maxDelayMs);
+          return cases >= policy.minCases || policy.now - oldest >= wait ? kind : [];
         });
         if (publish.length === 0) return { published: false, changes: [], cases: new Set(eff.map((r) => r.case_id)).size };
         const g = Math.max(1, policy.granularityMs);

@@ -31,8 +31,9 @@
  *    `publishFeed` publishes pending changes as one batch. Additions (-> active)
  *    and withdrawals (-> withdrawn) are told apart by their status, so each
  *    kind is judged on its own: it is published when its changes come from at
- *    least `minCases` distinct cases or its oldest waited `maxDelayMs`, else
- *    it waits for the next batch. The published changes get feed sequence
+ *    least `minCases` distinct cases or its oldest waited `maxDelayMs`
+ *    (withdrawals: `withdrawMaxDelayMs`, as they are rarer), else it waits
+ *    for the next batch. The published changes get feed sequence
  *    numbers in a uniformly random order (crypto
  *    randomness), all with the same `updatedAt` (the batch time, rounded down
  *    to `granularityMs`), and reports them in `changes` for the match index.
@@ -245,8 +246,10 @@ export interface PublishPolicy {
   now: number;
   /** publish only when the pending changes come from at least this many distinct cases ... */
   minCases: number;
-  /** ... or the oldest pending change has waited this long */
+  /** ... or the oldest pending change has waited this long (additions; withdrawals too unless `withdrawMaxDelayMs` is given) */
   maxDelayMs: number;
+  /** how long the oldest pending withdrawal may wait for other cases' withdrawals (default: `maxDelayMs`) */
+  withdrawMaxDelayMs?: number;
   /** `updatedAt` of the batch: `now` rounded down to a multiple of this */
   granularityMs: number;
 }

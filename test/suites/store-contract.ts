@@ -248,6 +248,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(r.changes.filter((c) => c.active)).toHaveLength(2);
     });
 
+    test("batching policy: withdrawals wait withdrawMaxDelayMs for other cases' withdrawals, additions only maxDelayMs", async () => {
+      const a = await createCase(store, [pdq(), pdq()], { now: 1_000 });
+      const b = await createCase(store, [pdq()], { now: 1_000 });
+      await createCase(store, [pdq()], { now: 1_000 });
+      await publishAll(store, 2_000);
+      const policy = { minCases: 3, maxDelayMs: 60_000, withdrawMaxDelayMs: 600_000, granularityMs: 60_000 };
+      // one case withdraws, one other case adds a hash: both wait
+      await store.withdraw({ caseRowId: a.rowId, entryId: null, now: 10_000 }, commitOf(200));
+      await createCase(store, [pdq()], { now: 10_000 });
+      let r = await store.publishFeed({ now: 20_000, ...policy });
+      expect(r.published).toBe(false);
+      // past maxDelayMs: the addition goes out, the withdrawals keep waiting
+      r = await store.publishFeed({ now: 70_000, ...policy });
+      expect(r.published).toBe(true);
+      expect(r.changes.map((c) => c.active)).toEqual([true]);
+      expect(await store.pendingFeed()).toEqual({ changes: 2, cases: 1, oldest: 10_000 });
+      r = await store.publishFeed({ now: 609_000, ...policy });
+      expect(r.published).toBe(false);
+      // a second case's withdrawal joins; past withdrawMaxDelayMs they go out together (fewer than minCases)
+      await store.withdraw({ caseRowId: b.rowId, entryId: null, now: 609_500 }, commitOf(200));
+      r = await store.publishFeed({ now: 610_000, ...policy });
+      expect(r.published).toBe(true);
+      expect(r.changes.map((c) => c.active)).toEqual([false, false, false]);
+      expect(r.cases).toBe(2);
+    });
+
     test("no oracle: a second case holding a hash gets its own entry and sees only feedback given after it joined", async () => {
       const x = pdq();
       const c1 = await createCase(store, [x], { now: 1_000 });

@@ -47,6 +47,7 @@ interface ServeOptions {
   feedBatch?: number;
   feedMinCases?: number;
   feedMaxDelay?: number;
+  feedWithdrawMaxDelay?: number;
   quotaAddress?: DailyQuota;
   quotaIntake?: DailyQuota;
   maxHashesPerCase?: number;
@@ -162,6 +163,7 @@ async function serve(o: ServeOptions): Promise<void> {
               intervalMs: (o.feedBatch ?? DEFAULT_BATCH.intervalMs / 1000) * 1000,
               minCases: o.feedMinCases ?? DEFAULT_BATCH.minCases,
               maxDelayMs: (o.feedMaxDelay ?? DEFAULT_BATCH.maxDelayMs / 1000) * 1000,
+              withdrawMaxDelayMs: (o.feedWithdrawMaxDelay ?? DEFAULT_BATCH.withdrawMaxDelayMs / 1000) * 1000,
             },
       quotas: o.quotas
         ? {
@@ -231,6 +233,7 @@ export function registerServe(program: Command): void {
     .option("--feed-batch <seconds>", tr("cli.serve.help.feedBatch"), parseCount("--feed-batch"))
     .option("--feed-min-cases <n>", tr("cli.serve.help.feedMinCases"), parseCount("--feed-min-cases", 1))
     .option("--feed-max-delay <seconds>", tr("cli.serve.help.feedMaxDelay"), parseCount("--feed-max-delay"))
+    .option("--feed-withdraw-max-delay <seconds>", tr("cli.serve.help.feedWithdrawMaxDelay"), parseCount("--feed-withdraw-max-delay"))
     .option("--quota-address <cases:hashes>", tr("cli.serve.help.quotaAddress", { default: DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-address"))
     .option("--quota-intake <cases:hashes>", tr("cli.serve.help.quotaIntake", { default: DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-intake"))
     .option("--max-hashes-per-case <n>", tr("cli.serve.help.maxHashes", { default: DEFAULT_QUOTAS.hashesPerCase === false ? tr("cli.serve.none") : DEFAULT_QUOTAS.hashesPerCase }), parseCount("--max-hashes-per-case", 1))
