@@ -1036,6 +1036,9 @@ async function start(): Promise<void> {
     savedOutbox = (await outbox.list()).filter((e) => e.server === client!.serverUrl).length;
     if (savedOutbox > 0) return void resumeOutbox();
   }
+  // The intro (and its Start button) is on the page from setLang on; a person who already
+  // pressed Start while this device's saved data was being checked stays where they went.
+  if (screen !== "intro") return;
   go("intro");
   // The first screen keeps focus at the top of the page on load.
   (document.activeElement as HTMLElement | null)?.blur();

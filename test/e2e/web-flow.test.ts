@@ -147,6 +147,27 @@ for (const lang of ["es", "en"] as const) {
   });
 }
 
+describe("start-up", () => {
+  it("Start pressed while the page still checks this device's saved data is kept (not sent back to the first screen)", async () => {
+    const b = await launch({ locale: "en-US" });
+    try {
+      const page = b.context.pages()[0] ?? (await b.context.newPage());
+      // a slow device: the IndexedDB check at start-up answers after 1.5 s
+      await page.addInitScript(() => {
+        const databases = indexedDB.databases.bind(indexedDB);
+        indexedDB.databases = () => new Promise((resolve) => setTimeout(() => resolve(databases()), 1500));
+      });
+      await page.goto(server.url + "/");
+      await page.click("#start");
+      await onScreen(page, "choose");
+      await page.waitForTimeout(2500);
+      expect(await page.getAttribute("main", "data-screen")).toBe("choose");
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+});
+
 describe("server down during submit", () => {
   it("the case waits in IndexedDB, survives a reload, and is delivered once when the server is back", async () => {
     // Its own server on a fixed port, so it can be stopped and started again over the same file.
