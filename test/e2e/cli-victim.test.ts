@@ -26,8 +26,8 @@ afterAll(async () => {
 });
 
 const words = {
-  es: { yes: "s\n", askSend: /¿Las envío\?.*\[s\/N\]/s, accepts: /responde/, id: /Id del caso:\s+(c_\S+)/, sent: /Enviadas: 2 huellas/, cases: /1 caso con recibo/, hashes: /2 huellas/, statusCol: /foto/, withdrawQ: /Esto retira 2 huellas: todo el caso/, stop: /dejarán de bloquear/, askW: /¿Retirar\?/, declined: /No se retiró nada/, done: /Retiradas: todas las huellas/ },
-  en: { yes: "y\n", askSend: /Send them\?.*\[y\/N\]/s, accepts: /answer/, id: /Case id:\s+(c_\S+)/, sent: /Submitted: 2 hashes/, cases: /1 case with a receipt/, hashes: /2 hashes/, statusCol: /picture/, withdrawQ: /This withdraws 2 hashes: all of case/, stop: /stop blocking/, askW: /Withdraw\?/, declined: /Nothing was withdrawn/, done: /Withdrawn: every hash of case/ },
+  es: { yes: "s\n", askSend: /¿Las envío\?.*\[s\/N\]/s, accepts: /responde/, id: /Id del caso:\s+(c_\S+)/, sent: /Enviadas: 2 huellas/, cases: /1 caso con recibo/, hashes: /2 huellas/, statusCol: /foto/, head: /^ {2}estado: +activo\n {2}creado: +\d{1,2} de [a-z]+ de 20\d\d.*\n {2}huellas: +2 \(activas: 2; retiradas: 0\)$/m, withdrawQ: /Esto retira 2 huellas: todo el caso/, stop: /dejarán de bloquear/, askW: /¿Retirar\?/, declined: /No se retiró nada/, done: /Retiradas: todas las huellas/ },
+  en: { yes: "y\n", askSend: /Send them\?.*\[y\/N\]/s, accepts: /answer/, id: /Case id:\s+(c_\S+)/, sent: /Submitted: 2 hashes/, cases: /1 case with a receipt/, hashes: /2 hashes/, statusCol: /picture/, head: /^ {2}status: +active\n {2}created: +[A-Z][a-z]+ \d{1,2}, 20\d\d.*\n {2}hashes: +2 \(2 active, 0 withdrawn\)$/m, withdrawQ: /This withdraws 2 hashes: all of case/, stop: /stop blocking/, askW: /Withdraw\?/, declined: /Nothing was withdrawn/, done: /Withdrawn: every hash of case/ },
 } as const;
 
 describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang) => {
@@ -71,6 +71,11 @@ describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang
     const s = await runCli(["status", caseId], { home, env });
     expect(s.code, show(s)).toBe(0);
     expect(s.stdout).toMatch(w.statusCol);
+    // the case's state, when it was made (in words, not a server timestamp) and its hashes, the values in one column
+    expect(s.stdout).toMatch(w.head);
+    expect(s.stdout).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:/);
+    const head = s.stdout.split("\n").slice(1, 4);
+    expect(new Set(head.map((l) => /^ {2}\S+ +/.exec(l)![0].length)).size, head.join("\n")).toBe(1);
     expect(s.stdout).toContain("playa.jpg");
     expect(s.stdout).toContain("torre.png");
   });

@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import type { Receipt } from "../../client/receipts.ts";
 import type { CaseStatusResponse } from "../../protocol/index.ts";
-import { tr } from "../lang.ts";
+import { cliLang, tr } from "../lang.ts";
 import {
   addNetworkOptions,
   addSecretOptions,
@@ -28,14 +28,24 @@ export function pictureOf(receipt: Receipt | undefined, id: string, value?: stri
   return h?.file;
 }
 
+/** A server time (ISO 8601) as a person reads it, in the CLI's language and this device's time zone. */
+export function readableTime(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  return new Intl.DateTimeFormat(cliLang(), { year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(t);
+}
+
 export function formatCaseStatus(server: string, c: CaseStatusResponse, receipt?: Receipt): string {
   const active = c.hashes.filter((h) => h.status === "active").length;
   const statusWord = (s: string) => (s === "active" ? tr("cli.status.active") : tr("cli.status.withdrawn"));
+  const caseWord = c.status === "active" ? tr("cli.status.caseActive") : `${tr("cli.status.caseWithdrawn")} ${tr("cli.status.allWithdrawn")}`;
+  const labels = [tr("cli.status.state"), tr("cli.status.created"), tr("cli.status.hashes")];
+  const width = Math.max(...labels.map((l) => l.length)) + 1;
   const lines = [
     tr("cli.status.title", { caseId: c.caseId, server }),
-    `  ${tr("cli.status.state")}  ${statusWord(c.status)}${c.status === "withdrawn" ? ` ${tr("cli.status.allWithdrawn")}` : ""}`,
-    `  ${tr("cli.status.created")}  ${c.createdAt}`,
-    `  ${tr("cli.status.hashes")}  ${tr("cli.status.counts", { count: c.hashes.length, active, withdrawn: c.hashes.length - active })}`,
+    `  ${labels[0].padEnd(width)} ${caseWord}`,
+    `  ${labels[1].padEnd(width)} ${readableTime(c.createdAt)}`,
+    `  ${labels[2].padEnd(width)} ${tr("cli.status.counts", { count: c.hashes.length, active, withdrawn: c.hashes.length - active })}`,
     "",
     `  ${tr("cli.status.col.picture").padEnd(24)} ${tr("cli.status.col.id").padEnd(18)} ${tr("cli.status.col.hash").padEnd(17)} ${tr("cli.status.col.status").padEnd(9)} ${tr("cli.status.col.blocked").padStart(9)} ${tr("cli.status.col.notBlocked").padStart(11)} ${tr("cli.status.col.pending").padStart(9)}`,
   ];
