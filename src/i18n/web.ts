@@ -147,7 +147,7 @@ export const web = {
     "web.withdraw.explainAll": "Platforms will stop looking for every picture of this case. You can protect them again later by sending them again.",
     "web.withdraw.confirm": "Yes, withdraw",
     "web.withdraw.cancel": "Cancel",
-    "web.withdraw.done": "Withdrawn.",
+    "web.withdraw.done": "Withdrawn. Platforms stop looking once the service passes the change on; it may wait a while (usually up to an hour) so that the change cannot be tied to you.",
 
     "web.net.error": "Could not reach the server. Check the connection and try again.",
     "web.net.refused": "The server did not accept this: {reason}",
@@ -295,7 +295,7 @@ export const web = {
     "web.withdraw.explainAll": "Las plataformas dejarán de buscar todas las fotos de este caso. Puedes volver a protegerlas más adelante enviándolas otra vez.",
     "web.withdraw.confirm": "Sí, retirar",
     "web.withdraw.cancel": "Cancelar",
-    "web.withdraw.done": "Retirado.",
+    "web.withdraw.done": "Retirado. Las plataformas dejan de buscar cuando el servicio les pasa el cambio; puede esperar un tiempo (por lo general hasta una hora) para que el cambio no se pueda relacionar contigo.",
 
     "web.net.error": "No se pudo conectar con el servidor. Revisa la conexión y vuelve a intentarlo.",
     "web.net.refused": "El servidor no aceptó esto: {reason}",

@@ -26,8 +26,8 @@ afterAll(async () => {
 });
 
 const words = {
-  es: { yes: "s\n", askSend: /¿Las envío\?.*\[s\/N\]/s, accepts: /responde/, id: /Id del caso:\s+(c_\S+)/, sent: /Enviadas: 2 huellas/, cases: /1 caso con recibo/, hashes: /2 huellas/, statusCol: /foto/, head: /^ {2}estado: +activo\n {2}creado: +\d{1,2} de [a-z]+ de 20\d\d.*\n {2}huellas: +2 \(activas: 2; retiradas: 0\)$/m, withdrawQ: /Esto retira 2 huellas: todo el caso/, stop: /dejarán de bloquear/, askW: /¿Retirar\?/, declined: /No se retiró nada/, done: /Retiradas: todas las huellas/ },
-  en: { yes: "y\n", askSend: /Send them\?.*\[y\/N\]/s, accepts: /answer/, id: /Case id:\s+(c_\S+)/, sent: /Submitted: 2 hashes/, cases: /1 case with a receipt/, hashes: /2 hashes/, statusCol: /picture/, head: /^ {2}status: +active\n {2}created: +[A-Z][a-z]+ \d{1,2}, 20\d\d.*\n {2}hashes: +2 \(2 active, 0 withdrawn\)$/m, withdrawQ: /This withdraws 2 hashes: all of case/, stop: /stop blocking/, askW: /Withdraw\?/, declined: /Nothing was withdrawn/, done: /Withdrawn: every hash of case/ },
+  es: { yes: "s\n", askSend: /¿Las envío\?.*\[s\/N\]/s, accepts: /responde/, id: /Id del caso:\s+(c_\S+)/, sent: /Enviadas: 2 huellas/, cases: /1 caso con recibo/, hashes: /2 huellas/, statusCol: /foto/, head: /^ {2}estado: +activo\n {2}creado: +\d{1,2} de [a-z]+ de 20\d\d.*\n {2}huellas: +2 \(activas: 2; retiradas: 0\)$/m, withdrawQ: /Esto retira 2 huellas: todo el caso/, stop: /dejarán de bloquear/, askW: /¿Retirar\?/, declined: /No se retiró nada/, done: /Retiradas: todas las huellas/, later: /dejan de bloquearlas cuando el servidor les pasa el cambio.*hasta una hora/s },
+  en: { yes: "y\n", askSend: /Send them\?.*\[y\/N\]/s, accepts: /answer/, id: /Case id:\s+(c_\S+)/, sent: /Submitted: 2 hashes/, cases: /1 case with a receipt/, hashes: /2 hashes/, statusCol: /picture/, head: /^ {2}status: +active\n {2}created: +[A-Z][a-z]+ \d{1,2}, 20\d\d.*\n {2}hashes: +2 \(2 active, 0 withdrawn\)$/m, withdrawQ: /This withdraws 2 hashes: all of case/, stop: /stop blocking/, askW: /Withdraw\?/, declined: /Nothing was withdrawn/, done: /Withdrawn: every hash of case/, later: /stop blocking them once the server passes the change on.*up to an hour/s },
 } as const;
 
 describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang) => {
@@ -123,6 +123,8 @@ describe.each(["es", "en"] as const)("victim flow on a terminal, LANG=%s", (lang
     expect(r.answered, r.stdout).toBe(true);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(w.done);
+    // when platforms stop: the server may hold a withdrawal back so it cannot be tied to the person
+    expect(r.stdout).toMatch(w.later);
     const s = await runCli(["status", caseId, "--format", "json"], { home, env });
     expect(JSON.parse(s.stdout).hashes.every((h: { status: string }) => h.status === "withdrawn")).toBe(true);
   });

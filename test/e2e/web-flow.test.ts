@@ -92,6 +92,8 @@ for (const lang of ["es", "en"] as const) {
         await page.waitForSelector("#confirm-dialog[open]");
         await page.click("#confirm-yes");
         await page.waitForFunction(() => document.querySelectorAll(".withdraw-one").length === 2);
+        // what happened and when platforms stop: the change may be held back so it cannot be tied to the person
+        expect(await page.textContent("main")).toMatch(lang === "es" ? /Retirado\. Las plataformas dejan de buscar.*hasta una hora/ : /Withdrawn\. Platforms stop looking.*up to an hour/);
         // Withdraw all: cancel first (nothing happens), then confirm.
         await page.click("#withdraw-all");
         await page.click("#confirm-no");
