@@ -493,7 +493,7 @@ async function indexAlone(size) {
     page.push({ rowId: i, id: `h_${i}`, type: "pdq", value, active: true });
     if (page.length === 10_000 || i === size) index.apply(page.splice(0));
   }
-  index.search("pdq", held[0], 31); // builds the search structures, as load() does
+  await index.search("pdq", held[0], 31); // builds the search structures, as load() does
   const buildMs = performance.now() - tb;
   const queries = Array.from({ length: 2000 }, () => flip(held[Math.floor(Math.random() * held.length)], 8));
   const times = [];
@@ -502,7 +502,7 @@ async function indexAlone(size) {
   const ts = performance.now();
   for (const q of queries) {
     const t = performance.now();
-    matches += index.search("pdq", q, 31).length;
+    matches += (await index.search("pdq", q, 31)).length;
     times.push(performance.now() - t);
   }
   const totalMs = performance.now() - ts;
@@ -605,6 +605,13 @@ try {
         log("SQLite: bare durable inserts (after the server)");
         bare.push(await bareSqlite(file, DURATION));
       }
+      // the same lookups with the index in a worker thread (`serve --index-thread`), same file, same run
+      const st = await startServe(file, ["--index-thread"]);
+      try {
+        await lookupPhase("SQLite, index thread", [st], seeded.active, sample, key, [st.readyMs]);
+      } finally {
+        await stopServe(st);
+      }
     }
   }
 
@@ -660,6 +667,18 @@ try {
         }
       } finally {
         for (const s of servers) await stopServe(s);
+        servers.length = 0;
+      }
+      // the same with the index in a worker thread (`serve --index-thread`): one process, then PROCESSES
+      try {
+        servers.push(await startServe(url, ["--key-file", keyFile, "--index-thread"]));
+        await lookupPhase("PostgreSQL, index thread", servers, seeded.active, sample, key, [servers[0].readyMs]);
+        if (PROCESSES > 1) {
+          for (let i = 1; i < PROCESSES; i++) servers.push(await startServe(url, ["--key-file", keyFile, "--index-thread"]));
+          await lookupPhase("PostgreSQL, index thread", servers, seeded.active, sample, key, servers.map((s) => s.readyMs));
+        }
+      } finally {
+        for (const s of servers) await stopServe(s);
       }
     }
   }
@@ -693,7 +712,7 @@ try {
   out.push("");
   out.push(
     `Each load run lasts ${DURATION} s with ${CONNECTIONS} connections (rounded up to a multiple of the number of servers). ` +
-      "Servers: `hashsafe serve --no-rate-limit --no-quotas` (SQLite: `synchronous = FULL`, WAL, the defaults).",
+      "Servers: `hashsafe serve --no-rate-limit --no-quotas` (SQLite: `synchronous = FULL`, WAL, the defaults); rows marked \"index thread\" add `--index-thread` (PDQ searches in a worker thread of the same process).",
   );
   out.push("");
   out.push("## Case creations (POST /v1/cases, 1-3 new PDQ hashes each, a fresh Idempotency-Key each)");
@@ -814,12 +833,12 @@ try {
     );
   }
   if (biggest < 1_000_000) out.push(`- (this run stopped at ${f(biggest)} active hashes; the 1M target needs the full run)`);
-  for (const size of [...new Set(lookups.filter((x) => x.store === "PostgreSQL").map((x) => x.size))]) {
-    const one = lookups.find((x) => x.store === "PostgreSQL" && x.size === size && x.procs === 1);
-    const many = lookups.find((x) => x.store === "PostgreSQL" && x.size === size && x.procs > 1);
+  for (const [store, size] of [...new Set(lookups.filter((x) => x.store.startsWith("PostgreSQL")).map((x) => `${x.store}\0${x.size}`))].map((k) => k.split("\0"))) {
+    const one = lookups.find((x) => x.store === store && x.size === Number(size) && x.procs === 1);
+    const many = lookups.find((x) => x.store === store && x.size === Number(size) && x.procs > 1);
     if (one && many) {
       out.push(
-        `- PostgreSQL at ${f(size)}: ${f(one.rps)} lookups/s with one process, ${f(many.rps)} with ${many.procs} ` +
+        `- ${store} at ${f(Number(size))}: ${f(one.rps)} lookups/s with one process, ${f(many.rps)} with ${many.procs} ` +
           `(${f(many.rps / one.rps, 2)}x; growing: ${many.rps > one.rps ? "yes" : "**no**"}), on ${cores} cores shared with the load generator and PostgreSQL.`,
       );
     }

@@ -464,10 +464,12 @@ export function createServer(options: ServerOptions): HashsafeServer {
       const errors = itemErrors(checked);
       if (errors.length) throw new ApiError("invalid_body", detail("server.lookup.invalid", { count: errors.length }), errors);
       const maxDistance = b.maxDistance ?? DEFAULT_MAX_DISTANCE;
-      const results = checked.map((x) => {
-        const h = (x.check as { ok: true; hash: CanonicalHash }).hash;
-        return { index: x.index, matches: index.search(h.type, h.value, maxDistance) };
-      });
+      const results = await Promise.all(
+        checked.map(async (x) => {
+          const h = (x.check as { ok: true; hash: CanonicalHash }).hash;
+          return { index: x.index, matches: await index.search(h.type, h.value, maxDistance) };
+        }),
+      );
       return jsonResponse(200, JSON.stringify({ results }));
     },
   );
@@ -548,6 +550,7 @@ export function createServer(options: ServerOptions): HashsafeServer {
     stop() {
       feed.stop();
       storage.close();
+      void index.close().catch(() => {});
     },
   };
 }

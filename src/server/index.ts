@@ -34,5 +34,6 @@ export { createApiKey, parseScopes, KEY_NAME_PATTERN } from "./keys.ts";
 export { dataDir, defaultDbPath } from "./data-dir.ts";
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "./logger.ts";
 export { MatchIndex, type PdqIndex } from "./match-index.ts";
+export { ThreadPdqIndex } from "./pdq-thread.ts";
 export type { BucketLimit } from "./rate-limit.ts";
 export { canonicalSecret, DEFAULT_SCRYPT, hashSecret, newCaseSecret, type ScryptParams } from "./secrets.ts";

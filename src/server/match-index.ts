@@ -12,9 +12,12 @@ import type { HashChange, Store } from "./store.ts";
 export interface PdqIndex {
   add(hash: string, id: number): void;
   remove(id: number): void;
-  search(hash: string, maxDistance: number): { id: number; distance: number }[];
+  /** in this thread (the matching engine's `HashIndex`) or in another (`ThreadPdqIndex`) */
+  search(hash: string, maxDistance: number): { id: number; distance: number }[] | Promise<{ id: number; distance: number }[]>;
   /** build search structures now rather than at the first search */
   build?(): void;
+  /** release what it holds (a worker thread) */
+  close?(): Promise<void>;
 }
 
 export interface IndexMatch {
@@ -58,16 +61,20 @@ export class MatchIndex {
   }
 
   /** Active matches of one canonical hash, nearest first (then by id). */
-  search(type: HashType, value: string, maxDistance: number): IndexMatch[] {
+  async search(type: HashType, value: string, maxDistance: number): Promise<IndexMatch[]> {
     if (type === "md5") {
       const rowId = this.md5.get(value);
       return rowId === undefined ? [] : [{ id: this.publicIds.get(rowId)!, distance: 0 }];
     }
-    return this.pdq
-      .search(value, maxDistance)
+    return (await this.pdq.search(value, maxDistance))
       .map((m) => ({ id: this.publicIds.get(m.id)!, distance: m.distance }))
       .filter((m) => m.id !== undefined)
       .sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Release the PDQ index's resources (its worker thread, if it has one). */
+  async close(): Promise<void> {
+    await this.pdq.close?.();
   }
 
   /** Load every active hash from the store, a page at a time, yielding to the event loop between pages. */

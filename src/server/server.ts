@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createServer, type HashsafeServer, type ServerOptions } from "./app.ts";
+import { ThreadPdqIndex } from "./pdq-thread.ts";
 import { dataDir, defaultDbPath } from "./data-dir.ts";
 import { keyPathFor, serverKeysFor } from "./server-key.ts";
 import { type FeedFollower, isPostgresUrl, PostgresStore, type PostgresStoreOptions } from "./pg-store.ts";
@@ -41,6 +42,11 @@ export interface StartOptions extends Omit<ServerOptions, "store"> {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** resolve only once the match index is loaded (default true) */
   waitUntilReady?: boolean;
+  /**
+   * search PDQ hashes in a worker thread (pdq-thread.ts; the built package
+   * only): HTTP and the index on two cores. Ignored when `pdqIndex` is given.
+   */
+  indexThread?: boolean;
 }
 
 /** A running server. */
@@ -82,6 +88,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const serverKeys = options.serverKeys ?? (await serverKeysFor(store, keyFile));
     app = createServer({
       ...options,
+      pdqIndex: options.pdqIndex ?? (options.indexThread ? new ThreadPdqIndex() : undefined),
       store,
       serverKeys,
       storage: { dir: fileDb ? dirname(resolve(dbPath)) : null, ...options.storage },

@@ -48,6 +48,7 @@ interface ServeOptions {
   feedMinCases?: number;
   feedMaxDelay?: number;
   feedWithdrawMaxDelay?: number;
+  indexThread?: boolean;
   quotaAddress?: DailyQuota;
   quotaIntake?: DailyQuota;
   maxHashesPerCase?: number;
@@ -149,6 +150,7 @@ async function serve(o: ServeOptions): Promise<void> {
       tls,
       logLevel: o.logLevel,
       trustProxy: o.trustProxy,
+      indexThread: o.indexThread === true,
       corsOrigins: corsOriginsOf(o.corsOrigin),
       web: o.web ? { configFile: o.webConfig } : false,
       rateLimit: o.rateLimit
@@ -234,6 +236,7 @@ export function registerServe(program: Command): void {
     .option("--feed-min-cases <n>", tr("cli.serve.help.feedMinCases"), parseCount("--feed-min-cases", 1))
     .option("--feed-max-delay <seconds>", tr("cli.serve.help.feedMaxDelay"), parseCount("--feed-max-delay"))
     .option("--feed-withdraw-max-delay <seconds>", tr("cli.serve.help.feedWithdrawMaxDelay"), parseCount("--feed-withdraw-max-delay"))
+    .option("--index-thread", tr("cli.serve.help.indexThread"))
     .option("--quota-address <cases:hashes>", tr("cli.serve.help.quotaAddress", { default: DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-address"))
     .option("--quota-intake <cases:hashes>", tr("cli.serve.help.quotaIntake", { default: DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-intake"))
     .option("--max-hashes-per-case <n>", tr("cli.serve.help.maxHashes", { default: DEFAULT_QUOTAS.hashesPerCase === false ? tr("cli.serve.none") : DEFAULT_QUOTAS.hashesPerCase }), parseCount("--max-hashes-per-case", 1))
