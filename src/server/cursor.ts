@@ -6,12 +6,13 @@
  * (`hsf1:<seq>`, base64url) are still accepted, so platforms keep their place
  * across the upgrade; they reveal only the position a platform already has.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { randomBytesPooled } from "./random.ts";
 
 const VERSION = 2;
 
 export function sealCursor(key: Buffer, seq: number): string {
-  const iv = randomBytes(12);
+  const iv = randomBytesPooled(12);
   const c = createCipheriv("aes-256-gcm", key, iv);
   c.setAAD(Buffer.from([VERSION]));
   const plain = Buffer.alloc(8);

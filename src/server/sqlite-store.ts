@@ -2,7 +2,12 @@
  * The SQLite store (better-sqlite3): one file, WAL mode, versioned migrations;
  * `:memory:` for tests. Every write method is atomic (a savepoint); the writes
  * that arrive in one turn of the event loop share one IMMEDIATE transaction and
- * one commit (group commit, see `write`), and each is answered after that commit.
+ * one commit (group commit, see `write`), and each is answered after that commit
+ * is on disk: by default SQLite commits with `synchronous = NORMAL` (no fsync
+ * on the event loop) and the store then `fdatasync`s the WAL on libuv's thread
+ * pool before it answers, one sync for every commit since the last one (see
+ * `SqliteStoreOptions.walSync`). Reads wait for that sync too, so no answer
+ * shows a write that a power loss could still undo.
  *
  * One process per file: the connection takes SQLite's EXCLUSIVE locking mode
  * and holds the write lock from the start, so a second server on the same file
@@ -18,7 +23,7 @@
  * corruption and a read-only file come out of every method as `StorageError`.
  */
 import { randomInt } from "node:crypto";
-import { mkdirSync, statSync } from "node:fs";
+import fs, { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { CanonicalHash, HashType, Scope } from "../protocol/index.ts";
@@ -89,8 +94,21 @@ export class DatabaseLockedError extends Error {
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
-  /** `synchronous` pragma: FULL (default) survives power loss; NORMAL is faster and survives process crashes. */
+  /**
+   * Durability. FULL (default): a write is answered only once it is on disk,
+   * so it survives power loss. NORMAL: answered once committed; it survives a
+   * crash of the process but maybe not of the machine.
+   */
   synchronous?: "FULL" | "NORMAL";
+  /**
+   * How FULL is made durable. "thread" (default): SQLite commits without
+   * syncing (`synchronous = NORMAL`) and the store fdatasyncs the WAL file on
+   * libuv's thread pool before it answers, so the event loop goes on serving
+   * while the disk syncs, and one sync covers every commit made meanwhile.
+   * "inline": SQLite's own `synchronous = FULL`, an fsync inside each COMMIT
+   * on the event loop. Same guarantee; "inline" is kept for comparison.
+   */
+  walSync?: "thread" | "inline";
   /** migrations to apply (tests only); defaults to {@link MIGRATIONS} */
   migrations?: readonly Migration[];
   /** accept a 0-byte or foreign file and make it a hashsafe database (`serve --init`) */
@@ -212,9 +230,19 @@ export class SqliteStore implements Store {
   private readonly keyCache = new Map<string, ApiKeyInfo>();
   private readonly pendingWrites: { run: () => unknown; resolve: (v: unknown) => void; reject: (err: unknown) => void }[] = [];
 
-  private constructor(db: Database.Database, path: string) {
+  /** the WAL file to fdatasync after each commit, or null when SQLite syncs itself (or there is no file) */
+  private readonly walPath: string | null;
+  private walFd: number | null = null;
+  /** commits made so far, and how many of them are known to be on disk (see {@link durable}) */
+  private commitGen = 0;
+  private syncedGen = 0;
+  private syncing = false;
+  private readonly syncWaiters: { gen: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  private constructor(db: Database.Database, path: string, threadSync: boolean) {
     this.db = db;
     this.path = path;
+    this.walPath = threadSync ? `${path}-wal` : null;
     const hashCols = "id, public_id, type, value, active, seq";
     this.q = {
       caseAuth: db.prepare<[string], { id: number; secret_hash: string }>("SELECT id, secret_hash FROM cases WHERE public_id = ?"),
@@ -344,11 +372,14 @@ export class SqliteStore implements Store {
         }
         db.pragma("journal_mode = WAL");
       }
-      db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+      const threadSync = !memory && (options.synchronous ?? "FULL") === "FULL" && (options.walSync ?? "thread") === "thread";
+      db.pragma(`synchronous = ${threadSync ? "NORMAL" : (options.synchronous ?? "FULL")}`);
       db.pragma("foreign_keys = ON");
+      db.pragma("temp_store = MEMORY");
+      db.pragma("wal_autocheckpoint = 10000");
       migrate(db, options.migrations);
       if (options.maxPageCount) db.pragma(`max_page_count = ${options.maxPageCount}`);
-      const store = new SqliteStore(db, memory ? path : resolve(path));
+      const store = new SqliteStore(db, memory ? path : resolve(path), threadSync);
       if (!memory) OPEN.set(store.path, store);
       return store;
     } catch (err) {
@@ -508,7 +539,89 @@ export class SqliteStore implements Store {
       for (const d of done) d.w.reject(asStorageError(err));
       return;
     }
-    for (const d of done) d.w.resolve(d.out);
+    this.durable().then(
+      () => {
+        for (const d of done) d.w.resolve(d.out);
+      },
+      (err) => {
+        for (const d of done) d.w.reject(err);
+      },
+    );
+  }
+
+  /**
+   * Resolves once everything committed so far is on disk: with `walSync`
+   * "thread", after an fdatasync of the WAL that started after the last
+   * commit (one sync in flight at a time; the commits made while it runs
+   * share the next one); at once otherwise. A failed sync rejects with
+   * StorageError "io" (the write's answer is then 503, and a retry with the
+   * same Idempotency-Key gets the committed answer once storage recovers).
+   */
+  private durable(): Promise<void> {
+    if (this.walPath === null) return Promise.resolve();
+    const gen = ++this.commitGen;
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ gen, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  /** Reads wait until what they could see is on disk (no answer shows a write a power loss could undo). */
+  private settled(): Promise<void> | undefined {
+    if (this.syncedGen >= this.commitGen) return undefined;
+    const gen = this.commitGen;
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ gen, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.syncWaiters.length === 0) return;
+    const target = this.commitGen;
+    let fd: number | null;
+    try {
+      fd = this.openWal();
+    } catch (err) {
+      this.finishSync(target, new StorageError("io", `SQLite: cannot open the WAL to sync it: ${(err as Error).message}`, (err as { code?: string }).code));
+      return;
+    }
+    if (fd === null) {
+      // no WAL file: nothing was written to one, so nothing is waiting for a sync
+      this.finishSync(target, null);
+      return;
+    }
+    this.syncing = true;
+    fs.fdatasync(fd, (err) => {
+      this.syncing = false;
+      this.finishSync(target, err ? new StorageError("io", `SQLite: fdatasync of the WAL failed: ${err.message}`, err.code) : null);
+    });
+  }
+
+  private finishSync(target: number, err: StorageError | null): void {
+    if (!err) this.syncedGen = Math.max(this.syncedGen, target);
+    const rest: typeof this.syncWaiters = [];
+    for (const w of this.syncWaiters.splice(0)) {
+      if (w.gen > target) rest.push(w);
+      else if (err) w.reject(err);
+      else w.resolve();
+    }
+    this.syncWaiters.push(...rest);
+    if (rest.length) setImmediate(() => this.startSync());
+  }
+
+  /** The WAL's descriptor (opened once; again if the file was replaced), or null while there is no WAL file. */
+  private openWal(): number | null {
+    if (this.walFd !== null && fs.fstatSync(this.walFd).nlink > 0) return this.walFd;
+    if (this.walFd !== null) fs.closeSync(this.walFd);
+    this.walFd = null;
+    try {
+      this.walFd = fs.openSync(this.walPath!, "r");
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return null;
+      throw err;
+    }
+    return this.walFd;
   }
 
   /** A new entry id for `caseRowId`, unique within the case. */
@@ -590,12 +703,14 @@ export class SqliteStore implements Store {
   }
 
   async getCaseAuth(caseId: string): Promise<{ rowId: number; secretHash: string } | null> {
+    await this.settled();
     const r = this.guard(() => this.q.caseAuth.get(caseId));
     return r ? { rowId: r.id, secretHash: r.secret_hash } : null;
   }
 
   async setCaseSecretHash(caseRowId: number, secretHash: string): Promise<void> {
     this.guard(() => this.q.setSecret.run(secretHash, caseRowId));
+    await this.durable();
   }
 
   async createCase(input: Parameters<Store["createCase"]>[0], commit: Commit<CaseHashesResult>): Promise<Committed<CaseHashesResult>> {
@@ -619,6 +734,7 @@ export class SqliteStore implements Store {
   }
 
   async getCase(caseRowId: number): Promise<CaseView | null> {
+    await this.settled();
     return this.guard(() => this.caseViewSync(caseRowId));
   }
 
@@ -660,6 +776,7 @@ export class SqliteStore implements Store {
   }
 
   async pendingFeed(): Promise<PendingInfo> {
+    await this.settled();
     return this.guard(() => {
       const eff = this.q.pending.all().filter((r) => r.held !== r.active);
       return {
@@ -671,7 +788,7 @@ export class SqliteStore implements Store {
   }
 
   async publishFeed(policy: PublishPolicy): Promise<PublishResult> {
-    return this.guard(() =>
+    const out = this.guard(() =>
       this.db
         .transaction((): PublishResult => {
           const all = this.q.pending.all();
@@ -703,9 +820,12 @@ export class SqliteStore implements Store {
         })
         .immediate(),
     );
+    if (out.published) await this.durable();
+    return out;
   }
 
   async readFeed(afterSeq: number, limit: number): Promise<FeedRow[]> {
+    await this.settled();
     return this.guard(() =>
       this.q.feed.all(Math.max(0, afterSeq), limit).map((r) => ({
         seq: r.seq,
@@ -719,6 +839,7 @@ export class SqliteStore implements Store {
   }
 
   async activeHashes(afterRowId: number, limit: number): Promise<StoredHash[]> {
+    await this.settled();
     return this.guard(() =>
       this.q.activeHashes.all(afterRowId, limit).map((r) => ({ rowId: r.id, id: r.public_id, type: r.type, value: r.value })),
     );
@@ -740,7 +861,9 @@ export class SqliteStore implements Store {
   }
 
   async createApiKey(input: { name: string; keyHash: string; scopes: Scope[]; now: number }): Promise<ApiKeyInfo> {
-    return this.guard(() => keyInfo(this.q.insertKey.get(input.name, input.keyHash, input.scopes.join(","), input.now)!));
+    const info = this.guard(() => keyInfo(this.q.insertKey.get(input.name, input.keyHash, input.scopes.join(","), input.now)!));
+    await this.durable();
+    return info;
   }
 
   /**
@@ -751,6 +874,7 @@ export class SqliteStore implements Store {
   async findApiKey(keyHash: string): Promise<ApiKeyInfo | null> {
     const hit = this.keyCache.get(keyHash);
     if (hit) return hit;
+    await this.settled();
     const r = this.guard(() => this.q.keyByHash.get(keyHash));
     const info = r ? keyInfo(r) : null;
     if (info) {
@@ -761,6 +885,7 @@ export class SqliteStore implements Store {
   }
 
   async listApiKeys(): Promise<ApiKeyInfo[]> {
+    await this.settled();
     return this.guard(() => this.q.listKeys.all().map(keyInfo));
   }
 
@@ -771,44 +896,59 @@ export class SqliteStore implements Store {
         ? (this.q.revokeKeyById.get(now, Number(idOrName)) ?? this.q.revokeKeyByName.get(now, idOrName))
         : this.q.revokeKeyByName.get(now, idOrName),
     );
+    await this.durable();
     return r ? keyInfo(r) : null;
   }
 
   async getIdempotency(keyDigest: string, now: number): Promise<IdempotencyRecord | null> {
+    await this.settled();
     const r = this.guard(() => this.q.getIdem.get(keyDigest, now));
     return r ? { requestDigest: r.request_digest, status: r.status, sealed: r.sealed, expiresAt: r.expires_at } : null;
   }
 
   async purgeIdempotency(now: number): Promise<number> {
-    return this.guard(() => {
+    const n = this.guard(() => {
       this.q.purgeUsage.run(Math.floor(now / 86_400_000) - 1);
       return this.q.purgeIdem.run(now).changes;
     });
+    await this.durable();
+    return n;
   }
 
   async getMeta(name: string): Promise<string | null> {
+    await this.settled();
     return this.guard(() => this.q.getMeta.get(name)?.value ?? null);
   }
 
   async setMeta(name: string, value: string): Promise<void> {
     this.guard(() => this.q.setMeta.run(name, value));
+    await this.durable();
   }
 
   async setMetaOnce(name: string, value: string): Promise<string> {
-    return this.guard(() => {
+    const kept = this.guard(() => {
       this.db.prepare("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
       return this.q.getMeta.get(name)!.value;
     });
+    await this.durable();
+    return kept;
   }
 
   async probe(now: number): Promise<void> {
     this.guard(() => this.db.transaction(() => this.q.probe.run(now)).immediate());
+    await this.durable();
   }
 
   async close(): Promise<void> {
     if (OPEN.get(this.path) === this) OPEN.delete(this.path);
     // writes already asked for are committed (or rejected) before the file is closed
     while (this.pendingWrites.length && this.db.open) this.flushWrites();
+    // and answered once on disk: the syncs they wait for finish before the descriptor is closed
+    while (this.syncing || this.syncWaiters.length) await new Promise((r) => setImmediate(r));
+    if (this.walFd !== null) {
+      fs.closeSync(this.walFd);
+      this.walFd = null;
+    }
     if (this.db.open) this.db.close();
   }
 }

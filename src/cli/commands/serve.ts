@@ -49,6 +49,7 @@ interface ServeOptions {
   feedMaxDelay?: number;
   feedWithdrawMaxDelay?: number;
   indexThread?: boolean;
+  sqliteSync?: "thread" | "inline";
   quotaAddress?: DailyQuota;
   quotaIntake?: DailyQuota;
   maxHashesPerCase?: number;
@@ -156,7 +157,7 @@ async function serve(o: ServeOptions): Promise<void> {
       rateLimit: o.rateLimit
         ? { address: o.rateAddress ?? DEFAULT_RATE_LIMITS.address, case: o.rateCase ?? DEFAULT_RATE_LIMITS.case }
         : false,
-      sqlite: { init: o.init === true },
+      sqlite: { init: o.init === true, walSync: o.sqliteSync ?? "thread" },
       ...(o.keyFile ? { keyFile: o.keyFile } : {}),
       feedBatch:
         o.feedBatch === 0
@@ -237,6 +238,7 @@ export function registerServe(program: Command): void {
     .option("--feed-max-delay <seconds>", tr("cli.serve.help.feedMaxDelay"), parseCount("--feed-max-delay"))
     .option("--feed-withdraw-max-delay <seconds>", tr("cli.serve.help.feedWithdrawMaxDelay"), parseCount("--feed-withdraw-max-delay"))
     .option("--index-thread", tr("cli.serve.help.indexThread"))
+    .addOption(new Option("--sqlite-sync <mode>", tr("cli.serve.help.sqliteSync")).choices(["thread", "inline"]).default("thread"))
     .option("--quota-address <cases:hashes>", tr("cli.serve.help.quotaAddress", { default: DEFAULT_QUOTAS.address ? `${DEFAULT_QUOTAS.address.casesPerDay}:${DEFAULT_QUOTAS.address.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-address"))
     .option("--quota-intake <cases:hashes>", tr("cli.serve.help.quotaIntake", { default: DEFAULT_QUOTAS.intake ? `${DEFAULT_QUOTAS.intake.casesPerDay}:${DEFAULT_QUOTAS.intake.hashesPerDay}` : tr("cli.serve.none") }), parseQuota("--quota-intake"))
     .option("--max-hashes-per-case <n>", tr("cli.serve.help.maxHashes", { default: DEFAULT_QUOTAS.hashesPerCase === false ? tr("cli.serve.none") : DEFAULT_QUOTAS.hashesPerCase }), parseCount("--max-hashes-per-case", 1))
