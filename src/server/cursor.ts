@@ -6,13 +6,12 @@
  * (`hsf1:<seq>`, base64url) are still accepted, so platforms keep their place
  * across the upgrade; they reveal only the position a platform already has.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
-import { randomBytesPooled } from "./random.ts";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 const VERSION = 2;
 
 export function sealCursor(key: Buffer, seq: number): string {
-  const iv = randomBytesPooled(12);
+  const iv = randomBytes(12);
   const c = createCipheriv("aes-256-gcm", key, iv);
   c.setAAD(Buffer.from([VERSION]));
   const plain = Buffer.alloc(8);

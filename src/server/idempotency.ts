@@ -6,8 +6,7 @@
  * (a create's answer holds the case secret), and a record expires after 24 h.
  * Requests still running are tracked in memory, per process.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync } from "node:crypto";
-import { randomBytesPooled } from "./random.ts";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 
 /** The digest a record is stored under. */
 export function keyDigest(principal: string, key: string): string {
@@ -25,7 +24,7 @@ function cipherKey(principal: string, key: string): Buffer {
 
 /** Encrypt an answer body under the client's key. */
 export function seal(principal: string, key: string, body: string): Buffer {
-  const iv = randomBytesPooled(12);
+  const iv = randomBytes(12);
   const c = createCipheriv("aes-256-gcm", cipherKey(principal, key), iv);
   const ct = Buffer.concat([c.update(body, "utf8"), c.final()]);
   return Buffer.concat([iv, c.getAuthTag(), ct]);

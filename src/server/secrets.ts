@@ -14,7 +14,6 @@
  * sequential.
  */
 import { createHash, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
-import { randomBytesPooled } from "./random.ts";
 
 /** scrypt cost parameters. The default costs ~16 MiB and some tens of milliseconds per check. */
 export interface ScryptParams {
@@ -38,12 +37,12 @@ const b64 = (b: Buffer): string => b.toString("base64url");
 
 /** `c_` + 128 random bits. */
 export function newCaseId(): string {
-  return `c_${b64(randomBytesPooled(16))}`;
+  return `c_${b64(randomBytes(16))}`;
 }
 
 /** `h_` + 96 random bits. */
 export function newHashId(): string {
-  return `h_${b64(randomBytesPooled(12))}`;
+  return `h_${b64(randomBytes(12))}`;
 }
 
 /** Crockford's base32 alphabet (no I, L, O, U). */
@@ -53,7 +52,7 @@ export const SECRET_CHARS = 28;
 
 /** A new case secret: 140 random bits as 7 groups of 4 Crockford base32 characters, e.g. `7KQ2-M0ZD-...`. */
 export function newCaseSecret(): string {
-  const bytes = randomBytesPooled(SECRET_CHARS); // one byte per character: 256 % 32 == 0, so no bias
+  const bytes = randomBytes(SECRET_CHARS); // one byte per character: 256 % 32 == 0, so no bias
   let out = "";
   for (let i = 0; i < SECRET_CHARS; i++) {
     if (i > 0 && i % 4 === 0) out += "-";

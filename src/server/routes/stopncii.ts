@@ -22,8 +22,7 @@
  *
  * See docs/stopncii-compat.md for the operator's side.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
-import { randomBytesPooled } from "../random.ts";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { Context } from "hono";
 import { type HashType, MAX_FEED_LIMIT, type ProblemCode, type ProblemError } from "../../protocol/index.ts";
 import { hashApiKey } from "../secrets.ts";
@@ -91,7 +90,7 @@ interface TokenState {
 }
 
 function sealToken(key: Uint8Array, s: TokenState): string {
-  const iv = randomBytesPooled(12);
+  const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   const plain = Buffer.from(`${TOKEN_MAGIC}:${s.afterSeq}:${s.start}:${s.lastMs}:${s.issuedAt}`, "latin1");
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
