@@ -6,7 +6,7 @@
  * (a create's answer holds the case secret), and a record expires after 24 h.
  * Requests still running are tracked in memory, per process.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 
 /** The digest a record is stored under. */
 export function keyDigest(principal: string, key: string): string {
@@ -18,8 +18,18 @@ export function requestDigest(method: string, path: string, body: Uint8Array): s
   return createHash("sha256").update(method).update("\0").update(path).update("\0").update(body).digest("hex");
 }
 
-function cipherKey(principal: string, key: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", key, principal, "hashsafe/idempotency-seal/v1", 32));
+const SEAL_INFO = Buffer.from("hashsafe/idempotency-seal/v1\x01", "latin1");
+
+/**
+ * HKDF-SHA-256 (RFC 5869) of the client's key, salt = principal, info =
+ * "hashsafe/idempotency-seal/v1", 32 bytes: PRK = HMAC(salt, key), then the
+ * first output block HMAC(PRK, info || 0x01). The same bytes as
+ * `hkdfSync("sha256", key, principal, info, 32)` at half its cost (no key
+ * objects), which a case creation pays once.
+ */
+export function cipherKey(principal: string, key: string): Buffer {
+  const prk = createHmac("sha256", principal).update(key).digest();
+  return createHmac("sha256", prk).update(SEAL_INFO).digest();
 }
 
 /** Encrypt an answer body under the client's key. */

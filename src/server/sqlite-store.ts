@@ -624,6 +624,24 @@ export class SqliteStore implements Store {
     return this.walFd;
   }
 
+  /**
+   * Insert a new hash row under a fresh public id. The unique index on
+   * public_id is the check: a taken id (96 random bits, so in practice never)
+   * fails that one statement and another id is drawn.
+   */
+  private insertHashRow(h: CanonicalHash, now: number, newHashId: () => string): Pick<HashRow, "id" | "type" | "value"> {
+    for (;;) {
+      const publicId = newHashId();
+      try {
+        const info = this.q.insertHash.run(publicId, h.type, h.value, now);
+        return { id: Number(info.lastInsertRowid), type: h.type, value: h.value };
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE" && /hashes\.public_id/.test((err as Error).message)) continue;
+        throw err;
+      }
+    }
+  }
+
   /** A new entry id for `caseRowId`, unique within the case. */
   private newEntryId(caseRowId: number, newHashId: () => string): string {
     let id = newHashId();
@@ -643,9 +661,12 @@ export class SqliteStore implements Store {
     now: number,
     newHashId: () => string,
     limits: WriteLimits | undefined,
+    fresh = false,
   ): { result: CaseHashesResult; added: number } {
     const out: CaseEntry[] = new Array(hashes.length);
-    const before = this.q.maxPosition.get(caseRowId);
+    // a case made in this same write holds nothing yet: no position, link or entry id to look up
+    const before = fresh ? undefined : this.q.maxPosition.get(caseRowId);
+    const freshEntries = fresh ? new Set<string>() : null;
     let position = (before?.p ?? -1) + 1;
     let added = 0;
     const seen = new Map<string, CaseEntry>();
@@ -656,19 +677,22 @@ export class SqliteStore implements Store {
         out[i] = done;
         return;
       }
-      let row = this.q.hashByValue.get(h.type, h.value);
-      if (!row) {
-        let publicId = newHashId();
-        while (this.q.hashByPublicId.get(publicId)) publicId = newHashId();
-        const info = this.q.insertHash.run(publicId, h.type, h.value, now);
-        row = this.q.hashById.get(Number(info.lastInsertRowid))!;
-      }
-      const link = this.q.link.get(caseRowId, row.id);
+      let row: Pick<HashRow, "id" | "type" | "value"> | undefined = this.q.hashByValue.get(h.type, h.value);
+      const isNew = !row;
+      if (!row) row = this.insertHashRow(h, now, newHashId);
+      const link = fresh ? undefined : this.q.link.get(caseRowId, row.id);
       let entryId: string;
       if (!link || !link.active) {
-        const held = this.q.anyActiveHolder.get(row.id) !== undefined;
+        // a hash made just now has no holder but this case
+        const held = !isNew && this.q.anyActiveHolder.get(row.id) !== undefined;
         if (!link) {
-          entryId = this.newEntryId(caseRowId, newHashId);
+          if (freshEntries) {
+            entryId = newHashId();
+            while (freshEntries.has(entryId)) entryId = newHashId();
+            freshEntries.add(entryId);
+          } else {
+            entryId = this.newEntryId(caseRowId, newHashId);
+          }
           this.q.insertLink.run(caseRowId, row.id, position++, now, entryId, now);
           added++;
         } else {
@@ -717,7 +741,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       if (input.limits?.subject && input.limits.day !== undefined) this.countUsage(input.limits, 1, 0);
       const info = this.q.insertCase.run(input.caseId, input.secretHash, input.client.name, input.client.version, input.now);
-      const { result, added } = this.putCaseHashes(Number(info.lastInsertRowid), input.caseId, input.hashes, input.now, input.newHashId, input.limits);
+      const { result, added } = this.putCaseHashes(Number(info.lastInsertRowid), input.caseId, input.hashes, input.now, input.newHashId, input.limits, true);
       this.countUsage(input.limits, 0, added);
       return result;
     }, commit);

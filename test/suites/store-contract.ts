@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { CanonicalHash } from "../../src/protocol/index.ts";
-import { LimitError, type Commit, type IdempotencyIntent, type Store, type WriteLimits } from "../../src/server/store.ts";
+import { LimitError, type Commit, type Committed, type IdempotencyIntent, type Store, type WriteLimits } from "../../src/server/store.ts";
 
 export interface StoreFactory {
   /** a fresh, empty store */
@@ -42,6 +42,12 @@ export async function createCase(store: Store, hashes: CanonicalHash[], o: { now
   return { caseId, replayed: undefined, rowId: out.result.caseRowId, entries: out.result.entries };
 }
 
+/** The result of a write that was not a replay. */
+function fresh<R>(c: Committed<R>): R {
+  if (c.replayed) throw new Error("unexpected replay");
+  return c.result;
+}
+
 const publishAll = (store: Store, now = 10_000) => store.publishFeed({ now, minCases: 0, maxDelayMs: 0, granularityMs: 60_000 });
 
 async function feed(store: Store) {
@@ -58,6 +64,36 @@ export function storeContract(name: string, factory: StoreFactory): void {
     afterEach(async () => {
       if (factory.dispose) await factory.dispose(store);
       else await store.close();
+    });
+
+    test("a drawn id that is taken is drawn again: hash ids stay unique across the store, entry ids within a case", async () => {
+      const a = await createCase(store, [pdq()]);
+      await publishAll(store);
+      const taken = (await store.readFeed(0, 10))[0].id;
+      // every new id draws `taken` first, twice, then fresh ones
+      let draws = 0;
+      const sticky = () => (draws++ < 2 ? taken : newId());
+      const [y, z] = [pdq(), pdq()];
+      const caseId = `c_${randomBytes(16).toString("base64url")}`;
+      const out = await store.createCase({ caseId, secretHash: "hmac1$x", client: CLIENT, hashes: [y, z], now: 1_000, newHashId: sticky }, commitOf(201));
+      const entries = fresh(out).entries.map((e) => e.entryId);
+      expect(new Set(entries).size).toBe(2);
+      await publishAll(store, 20_000);
+      const ids = (await store.readFeed(0, 10)).map((r) => r.id);
+      expect(ids.length).toBe(3);
+      expect(new Set(ids).size).toBe(3);
+      expect((await store.getCase(a.rowId))!.hashes.length).toBe(1);
+      // a new case of hashes the store already has: only entry ids are drawn, and they collide with each other
+      draws = 0;
+      const again = await store.createCase(
+        { caseId: `c_${randomBytes(16).toString("base64url")}`, secretHash: "hmac1$x", client: CLIENT, hashes: [y, z], now: 1_000, newHashId: () => (draws++ < 3 ? "h_same" : newId()) },
+        commitOf(201),
+      );
+      expect(new Set(fresh(again).entries.map((e) => e.entryId)).size).toBe(2);
+      // and the same when hashes are added to a case that already has entries
+      draws = 0;
+      const more = await store.addHashes({ caseRowId: fresh(out).caseRowId, hashes: [pdq()], now: 2_000, newHashId: () => (draws++ < 2 ? entries[draws - 1] : newId()) }, commitOf(200));
+      expect(entries).not.toContain(fresh(more).entries[0].entryId);
     });
 
     test("a case: one entry per distinct value in input order, its own entry ids, status and auth", async () => {

@@ -100,3 +100,16 @@ describe("slowing down wrong secrets", () => {
     expect(f.wait("c_y")).toBe(0);
   });
 });
+
+describe("sealed idempotency answers", () => {
+  test("the seal key is RFC 5869 HKDF-SHA-256 computed with two HMACs (the bytes hkdfSync gives, so records sealed before still open)", async () => {
+    const { hkdfSync } = await import("node:crypto");
+    const { cipherKey, seal, unseal } = await import("../../src/server/idempotency.ts");
+    for (const [principal, key] of [["ip:203.0.113.7", "9f1c2b3a-aaaa-bbbb-cccc-1234567890ab"], ["", "k"], ["intake:ngo-1", "ñ-ключ-🔑".repeat(40)]]) {
+      expect(cipherKey(principal, key).equals(Buffer.from(hkdfSync("sha256", key, principal, "hashsafe/idempotency-seal/v1", 32)))).toBe(true);
+      const sealed = seal(principal, key, '{"caseId":"c_x"}');
+      expect(unseal(principal, key, sealed)).toBe('{"caseId":"c_x"}');
+      expect(() => unseal(principal, `${key}x`, sealed)).toThrow();
+    }
+  });
+});
