@@ -456,6 +456,8 @@ async function barePg(url, seconds) {
       "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, public_id text NOT NULL UNIQUE, secret_hash text NOT NULL, client_name text NOT NULL, client_version text NOT NULL, created_at bigint NOT NULL, hashes text NOT NULL)",
     );
     const end = performance.now() + seconds * 1000;
+    const pg0 = cluster ? cluster.cpuS() : NaN;
+    const me0 = process.cpuUsage();
     const t0 = performance.now();
     let n = 0;
     await Promise.all(
@@ -469,7 +471,10 @@ async function barePg(url, seconds) {
         }
       }),
     );
-    const rate = n / ((performance.now() - t0) / 1000);
+    const wall = (performance.now() - t0) / 1000;
+    const rate = n / wall;
+    const me = process.cpuUsage(me0);
+    barePgCpu.push({ pgMs: ((cluster.cpuS() - pg0) * 1000) / n, clientMs: (me.user + me.system) / 1000 / n, cores: (cluster.cpuS() - pg0 + (me.user + me.system) / 1e6) / wall });
     await pool.query("DROP TABLE bench_bare");
     return rate;
   } finally {
@@ -520,6 +525,8 @@ const creations = [];
 const seeds = [];
 const alone = [];
 const bareBytes = [];
+/** CPU of each PostgreSQL bare-insert run: PostgreSQL's and the inserting client's (this process), ms per insert */
+const barePgCpu = [];
 let floor = null;
 let scryptAlone = null;
 let pgVersion = null;
@@ -745,6 +752,19 @@ try {
     out.push(
       `SQLite bytes written to storage (/proc/<pid>/io write_bytes): ${f(sqliteCreate.bytesPer / 1024, 1)} KiB per creation by the server, ` +
         `${f(bareBytes.reduce((a, b) => a + b, 0) / bareBytes.length / 1024, 1)} KiB per bare insert (WAL frames of every page a commit touches, and checkpoints).`,
+    );
+  }
+  const pgRow = creations.find((r) => r.store === "PostgreSQL");
+  if (pgRow && barePgCpu.length) {
+    const avg = (k) => barePgCpu.reduce((a, b) => a + b[k], 0) / barePgCpu.length;
+    out.push("");
+    out.push(
+      `CPU per write, PostgreSQL: a bare insert took ${f(avg("pgMs"), 3)} ms of PostgreSQL CPU and ${f(avg("clientMs"), 3)} ms of the inserting client's ` +
+        `(${f(avg("cores"), 2)} of the 2 cores busy: the bare rate is bound by CPU, not by the disk); a creation took ` +
+        `${f((pgRow.pgCpu * 1000) / pgRow.rps, 3)} ms of PostgreSQL CPU and ${f((pgRow.serverCpu * 1000) / pgRow.rps, 3)} ms of the server's ` +
+        `(${f(pgRow.pgCpu + pgRow.serverCpu, 2)} cores, with the load generator beside them). ` +
+        `At 0.5x the bare rate (${f(mean(pgRow.bare) / 2)}/s) the server alone would need ${f((mean(pgRow.bare) / 2) * pgRow.serverCpu / pgRow.rps, 2)} cores ` +
+        `and PostgreSQL ${f((mean(pgRow.bare) / 2) * pgRow.pgCpu / pgRow.rps, 2)}.`,
     );
   }
   const pgCreate = creations.find((r) => r.stats);
