@@ -195,15 +195,17 @@ describe("big garbage files: bounded memory, nothing crashes", () => {
     expect(r.problems).toBe(20);
     expect(r.problemCount).toBeGreaterThan(250_000); // ~ one newline per 256 random bytes
     expect(r.first).toMatch(/garbage\.bin:1: /);
-    // the file is 80 MB; reading it costs far less than that over the baseline
-    expect(r.maxRssMB - base.maxRssMB).toBeLessThan(40);
+    // the file is 80 MB; reading it costs far less than that over the baseline. The reader's own
+    // cost does not grow with the file (about 40 MB of stream buffers and GC slack, for 80 MB and
+    // for 160 MB alike, on the 2026-12-04 VM); a reader that kept the file would need over 80.
+    expect(r.maxRssMB - base.maxRssMB).toBeLessThan(56);
 
     const oneLine = await bigFile("oneline.txt", 80, () => Buffer.alloc(1 << 20, "a"));
     const o = await childRead(oneLine);
+    expect(o.maxRssMB - base.maxRssMB).toBeLessThan(56);
     expect(o.count).toBe(0);
     expect(o.problemCount).toBe(1);
     expect(o.first).toBe(`${oneLine}:1: line too long (over 65536 bytes): not a hash list line`);
-    expect(o.maxRssMB - base.maxRssMB).toBeLessThan(40);
     await rm(random);
     await rm(oneLine);
   }, 120_000);
