@@ -760,7 +760,7 @@ try {
     out.push("");
     out.push(
       `CPU per write, PostgreSQL: a bare insert took ${f(avg("pgMs"), 3)} ms of PostgreSQL CPU and ${f(avg("clientMs"), 3)} ms of the inserting client's ` +
-        `(${f(avg("cores"), 2)} of the 2 cores busy: the bare rate is bound by CPU, not by the disk); a creation took ` +
+        `(${f(avg("cores"), 2)} of the 2 cores busy: the bare rate is mostly a CPU limit, not a disk one); a creation took ` +
         `${f((pgRow.pgCpu * 1000) / pgRow.rps, 3)} ms of PostgreSQL CPU and ${f((pgRow.serverCpu * 1000) / pgRow.rps, 3)} ms of the server's ` +
         `(${f(pgRow.pgCpu + pgRow.serverCpu, 2)} cores, with the load generator beside them). ` +
         `At 0.5x the bare rate (${f(mean(pgRow.bare) / 2)}/s) the server alone would need ${f((mean(pgRow.bare) / 2) * pgRow.serverCpu / pgRow.rps, 2)} cores ` +
