@@ -844,7 +844,8 @@ export class SqliteStore implements Store {
         })
         .immediate(),
     );
-    if (out.published) await this.durable();
+    // (also when nothing was published: pending rows that changed nothing may have been dropped)
+    await this.durable();
     return out;
   }
 
