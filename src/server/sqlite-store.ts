@@ -610,11 +610,14 @@ export class SqliteStore implements Store {
     if (rest.length) setImmediate(() => this.startSync());
   }
 
-  /** The WAL's descriptor (opened once; again if the file was replaced), or null while there is no WAL file. */
+  /**
+   * The WAL's descriptor, or null while there is no WAL file. Opened once: in
+   * EXCLUSIVE locking mode SQLite keeps one WAL file for the life of the
+   * connection (it truncates or rewrites it, never replaces it), so this is
+   * the file SQLite writes to.
+   */
   private openWal(): number | null {
-    if (this.walFd !== null && fs.fstatSync(this.walFd).nlink > 0) return this.walFd;
-    if (this.walFd !== null) fs.closeSync(this.walFd);
-    this.walFd = null;
+    if (this.walFd !== null) return this.walFd;
     try {
       this.walFd = fs.openSync(this.walPath!, "r");
     } catch (err) {
