@@ -456,7 +456,7 @@ async function barePg(url, seconds) {
       "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, public_id text NOT NULL UNIQUE, secret_hash text NOT NULL, client_name text NOT NULL, client_version text NOT NULL, created_at bigint NOT NULL, hashes text NOT NULL)",
     );
     const end = performance.now() + seconds * 1000;
-    const pg0 = cluster ? cluster.cpuS() : NaN;
+    const pg0 = cluster.cpuS();
     const me0 = process.cpuUsage();
     const t0 = performance.now();
     let n = 0;

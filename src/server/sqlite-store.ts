@@ -559,17 +559,16 @@ export class SqliteStore implements Store {
    */
   private durable(): Promise<void> {
     if (this.walPath === null) return Promise.resolve();
-    const gen = ++this.commitGen;
-    return new Promise<void>((resolve, reject) => {
-      this.syncWaiters.push({ gen, resolve, reject });
-      this.startSync();
-    });
+    return this.syncTo(++this.commitGen);
   }
 
   /** Reads wait until what they could see is on disk (no answer shows a write a power loss could undo). */
   private settled(): Promise<void> | undefined {
-    if (this.syncedGen >= this.commitGen) return undefined;
-    const gen = this.commitGen;
+    return this.syncedGen >= this.commitGen ? undefined : this.syncTo(this.commitGen);
+  }
+
+  /** Resolves once a sync covering commit `gen` has finished. */
+  private syncTo(gen: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.syncWaiters.push({ gen, resolve, reject });
       this.startSync();
@@ -664,12 +663,9 @@ export class SqliteStore implements Store {
     now: number,
     newHashId: () => string,
     limits: WriteLimits | undefined,
-    fresh = false,
   ): { result: CaseHashesResult; added: number } {
     const out: CaseEntry[] = new Array(hashes.length);
-    // a case made in this same write holds nothing yet: no position, link or entry id to look up
-    const before = fresh ? undefined : this.q.maxPosition.get(caseRowId);
-    const freshEntries = fresh ? new Set<string>() : null;
+    const before = this.q.maxPosition.get(caseRowId);
     let position = (before?.p ?? -1) + 1;
     let added = 0;
     const seen = new Map<string, CaseEntry>();
@@ -680,22 +676,13 @@ export class SqliteStore implements Store {
         out[i] = done;
         return;
       }
-      let row: Pick<HashRow, "id" | "type" | "value"> | undefined = this.q.hashByValue.get(h.type, h.value);
-      const isNew = !row;
-      if (!row) row = this.insertHashRow(h, now, newHashId);
-      const link = fresh ? undefined : this.q.link.get(caseRowId, row.id);
+      const row: Pick<HashRow, "id" | "type" | "value"> = this.q.hashByValue.get(h.type, h.value) ?? this.insertHashRow(h, now, newHashId);
+      const link = this.q.link.get(caseRowId, row.id);
       let entryId: string;
       if (!link || !link.active) {
-        // a hash made just now has no holder but this case
-        const held = !isNew && this.q.anyActiveHolder.get(row.id) !== undefined;
+        const held = this.q.anyActiveHolder.get(row.id) !== undefined;
         if (!link) {
-          if (freshEntries) {
-            entryId = newHashId();
-            while (freshEntries.has(entryId)) entryId = newHashId();
-            freshEntries.add(entryId);
-          } else {
-            entryId = this.newEntryId(caseRowId, newHashId);
-          }
+          entryId = this.newEntryId(caseRowId, newHashId);
           this.q.insertLink.run(caseRowId, row.id, position++, now, entryId, now);
           added++;
         } else {
@@ -744,7 +731,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       if (input.limits?.subject && input.limits.day !== undefined) this.countUsage(input.limits, 1, 0);
       const info = this.q.insertCase.run(input.caseId, input.secretHash, input.client.name, input.client.version, input.now);
-      const { result, added } = this.putCaseHashes(Number(info.lastInsertRowid), input.caseId, input.hashes, input.now, input.newHashId, input.limits, true);
+      const { result, added } = this.putCaseHashes(Number(info.lastInsertRowid), input.caseId, input.hashes, input.now, input.newHashId, input.limits);
       this.countUsage(input.limits, 0, added);
       return result;
     }, commit);
@@ -972,7 +959,7 @@ export class SqliteStore implements Store {
     // writes already asked for are committed (or rejected) before the file is closed
     while (this.pendingWrites.length && this.db.open) this.flushWrites();
     // and answered once on disk: the syncs they wait for finish before the descriptor is closed
-    while (this.syncing || this.syncWaiters.length) await new Promise((r) => setImmediate(r));
+    await this.settled()?.catch(() => {}); // a failed sync was already told to the writes waiting for it
     if (this.walFd !== null) {
       fs.closeSync(this.walFd);
       this.walFd = null;
